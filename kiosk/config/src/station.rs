@@ -1,0 +1,185 @@
+//! `station.toml`: who this kiosk is (tenant, store, device), its locale, folders and MQTT broker.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{ConfigError, ConfigErrors, read};
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationConfig {
+    /// Identity and folders.
+    pub station: StationSection,
+    /// Where the sync agent sends results.
+    pub broker: BrokerConfig,
+}
+
+/// `[station]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationSection {
+    /// Customer (company) id.
+    pub tenant: String,
+    /// Store id.
+    pub store_id: String,
+    /// This kiosk's id.
+    pub device_id: String,
+    /// Default language: `zh-CN` or `en`.
+    pub locale: String,
+    /// SQLite database and media.
+    pub data_dir: PathBuf,
+    /// Speech, VAD and face models.
+    pub models_dir: PathBuf,
+    /// Role files and `lexicon.toml`.
+    pub roles_dir: PathBuf,
+    /// Roles this store offers (default: every role in `roles_dir`).
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+}
+
+/// `[broker]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port (8883 for TLS, 1883 plain for local development only).
+    pub port: i64,
+    /// CA certificate that signed the broker's certificate (pinned).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// This device's client certificate.
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// This device's private key.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// TLS files, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// CA certificate.
+    pub ca: PathBuf,
+    /// Client certificate.
+    pub cert: PathBuf,
+    /// Client key.
+    pub key: PathBuf,
+}
+
+/// A loaded, validated station with its paths resolved.
+#[derive(Debug, Clone)]
+pub struct Station {
+    /// The station file.
+    pub file: PathBuf,
+    /// What it says.
+    pub config: StationConfig,
+    /// `data_dir`, resolved.
+    pub data_dir: PathBuf,
+    /// `models_dir`, resolved.
+    pub models_dir: PathBuf,
+    /// `roles_dir`, resolved.
+    pub roles_dir: PathBuf,
+    /// TLS files, resolved, when all three are configured.
+    pub tls: Option<TlsFiles>,
+}
+
+impl Station {
+    /// Reads, validates and resolves a station file.
+    pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
+        Self::parse(&read(path)?, path)
+    }
+
+    /// Validates and resolves a station file's text; `path` locates relative paths and names errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigErrors> {
+        let name = path.display().to_string();
+        let config: StationConfig = toml::from_str(text)
+            .map_err(|e| ConfigErrors::file(&name, "(file)", format!("not a valid station file: {e}")))?;
+        let mut errors = Vec::new();
+        let mut fail = |field: &str, message: String| {
+            errors.push(ConfigError {
+                file: name.clone(),
+                role: None,
+                field: field.to_string(),
+                message,
+            })
+        };
+        let s = &config.station;
+        for (field, value) in [("station.tenant", &s.tenant), ("station.store_id", &s.store_id), ("station.device_id", &s.device_id)] {
+            if value.is_empty() || value.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+                fail(field, format!("`{value}` must be non-empty and use only letters, digits, - and _ (it is an MQTT topic level)"));
+            }
+        }
+        if !matches!(s.locale.as_str(), "zh-CN" | "en") {
+            fail("station.locale", format!("`{}` is not supported: use zh-CN or en", s.locale));
+        }
+        let b = &config.broker;
+        if b.host.trim().is_empty() {
+            fail("broker.host", "must not be empty".into());
+        }
+        if !(1..=65535).contains(&b.port) {
+            fail("broker.port", format!("{} is not a TCP port", b.port));
+        }
+        let tls_set = [&b.ca_file, &b.cert_file, &b.key_file].iter().filter(|f| f.is_some()).count();
+        if tls_set != 0 && tls_set != 3 {
+            fail("broker", "ca_file, cert_file and key_file go together: set all three (TLS) or none (local plain MQTT)".into());
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let tls = match (&b.ca_file, &b.cert_file, &b.key_file) {
+            (Some(ca), Some(cert), Some(key)) => Some(TlsFiles {
+                ca: resolve(ca),
+                cert: resolve(cert),
+                key: resolve(key),
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            file: path.to_path_buf(),
+            data_dir: resolve(&s.data_dir),
+            models_dir: resolve(&s.models_dir),
+            roles_dir: resolve(&s.roles_dir),
+            tls,
+            config,
+        })
+    }
+
+    /// The SQLite database file.
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("kiosk.sqlite3")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = include_str!("../../../provisioning/examples/station.toml");
+
+    #[test]
+    fn shipped_example_is_valid_and_paths_resolve_against_its_folder() {
+        let s = Station::parse(GOOD, Path::new("/etc/kiosk/station.toml")).expect("valid");
+        assert_eq!(s.roles_dir, Path::new("/etc/kiosk/roles"));
+        assert!(s.database().ends_with("kiosk.sqlite3"));
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let cases = [
+            ("locale = \"zh-CN\"", "locale = \"fr\"", "station.locale"),
+            ("store_id = \"sh-pudong-001\"", "store_id = \"sh/pudong\"", "station.store_id"),
+            ("port = 1883", "port = 0", "broker.port"),
+            ("port = 1883", "port = 1883\nca_file = \"ca.crt\"", "broker"),
+        ];
+        for (from, to, field) in cases {
+            assert!(GOOD.contains(from), "{from}");
+            let errs = Station::parse(&GOOD.replacen(from, to, 1), Path::new("s.toml")).expect_err(to);
+            assert!(errs.0.iter().any(|e| e.field == field && e.file == "s.toml"), "{errs}");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The explainable screening result: per-dimension scores with evidence, total, recommendation, reasons.
+
+use serde::{Deserialize, Serialize};
+
+/// What the model suggests. A person always decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recommendation {
+    /// Total at or above the role's pass threshold, nothing doubtful.
+    Advance,
+    /// Something made the result unreliable: a person must look (see `reasons`).
+    Review,
+    /// Total below the pass threshold on reliable input.
+    NotRecommended,
+}
+
+impl Recommendation {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Advance => "advance",
+            Self::Review => "review",
+            Self::NotRecommended => "not_recommended",
+        }
+    }
+}
+
+/// Where a result stands. Every fresh result awaits a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for the store manager's decision.
+    AwaitingReview,
+}
+
+impl Status {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AwaitingReview => "awaiting_review",
+        }
+    }
+}
+
+/// Why a result needs review rather than a recommendation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// Nothing was said (or typed) for a question.
+    NoSpeech,
+    /// The answer is too short to judge and nothing in it was recognised.
+    TooShort,
+    /// Speech recognition was not confident enough to trust the transcript.
+    LowConfidence,
+    /// A yes/no question got an answer that is neither.
+    UnclearIntent,
+    /// A dimension has no usable evidence at all.
+    DimensionUnscored,
+}
+
+/// One reason for review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Machine-readable code.
+    pub code: ReasonCode,
+    /// The question concerned, if any.
+    pub question_id: Option<String>,
+    /// The dimension concerned, if any.
+    pub dimension: Option<String>,
+    /// A sentence for the reviewer.
+    pub message: String,
+}
+
+/// A phrase that drove a score, with when it was said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhraseMatch {
+    /// The phrase as heard (normalised).
+    pub phrase: String,
+    /// What it counted as (`yes`, `no`, `hedge`, or the keyword group's label).
+    pub meaning: String,
+    /// Milliseconds into the answer, for spoken answers.
+    pub at_ms: Option<u32>,
+}
+
+/// What one rule found in one answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The question the answer belongs to.
+    pub question_id: String,
+    /// Rule type: `intent`, `keywords` or `metric`.
+    pub rule: String,
+    /// The rule's score 0–100; `None` when it could not be applied.
+    pub score: Option<f64>,
+    /// The rule's weight within the dimension.
+    pub weight: f64,
+    /// Phrases that drove the score.
+    pub matches: Vec<PhraseMatch>,
+    /// Metric name and value, for metric rules.
+    pub metric: Option<MetricValue>,
+    /// A sentence for the reviewer.
+    pub explanation: String,
+}
+
+/// A measured value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue {
+    /// Metric name (`speech_rate`, `units` …).
+    pub name: String,
+    /// Its value.
+    pub value: f64,
+}
+
+/// One dimension's score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DimensionScore {
+    /// Dimension id.
+    pub id: String,
+    /// Score 0–100; `None` when there was no usable evidence.
+    pub score: Option<u8>,
+    /// Share of the total in percent.
+    pub weight: u8,
+    /// Every rule result that fed (or could not feed) this dimension.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Per-answer facts kept with the result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerSummary {
+    /// The question.
+    pub question_id: String,
+    /// `spoken`, `typed`, `tapped` or `missing`.
+    pub source: String,
+    /// What was said, typed or tapped.
+    pub transcript: String,
+    /// Mean recognition confidence, for spoken answers.
+    pub asr_confidence: Option<f32>,
+    /// Words plus Chinese characters.
+    pub units: usize,
+}
+
+/// The whole result of a screening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreeningResult {
+    /// Role id.
+    pub role: String,
+    /// Weighted total 0–100; `None` when a dimension could not be scored.
+    pub total: Option<u8>,
+    /// The role's pass threshold.
+    pub pass_threshold: u8,
+    /// What the model suggests.
+    pub recommendation: Recommendation,
+    /// Always `awaiting_review` for a fresh result.
+    pub status: Status,
+    /// Why `review`, if so.
+    pub reasons: Vec<Reason>,
+    /// Per-dimension scores with evidence, in the role's order.
+    pub dimensions: Vec<DimensionScore>,
+    /// Per-question transcripts, in the role's order.
+    pub answers: Vec<AnswerSummary>,
+}
