@@ -1,0 +1,40 @@
+//! The inbox: what the cloud sends down (config versions, rosters, deletion requests), applied
+//! idempotently by version — an older or repeated version changes nothing.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::interviews::now;
+use crate::{Store, StoreError};
+
+/// What happened to a message offered to the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxOutcome {
+    /// Newer than what was held: stored.
+    Applied,
+    /// Same or older version than what is held: ignored.
+    Stale,
+}
+
+impl Store {
+    /// Stores `payload` as the current `kind`/`key` document if `version` is newer than the one held.
+    pub fn inbox_apply(&mut self, kind: &str, key: &str, version: i64, payload: &str) -> Result<InboxOutcome, StoreError> {
+        let n = self.conn.execute(
+            "INSERT INTO inbox (kind, key, version, payload, received_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, payload = excluded.payload,
+                                                   received_at = excluded.received_at
+             WHERE excluded.version > inbox.version",
+            params![kind, key, version, payload, now().to_rfc3339()],
+        )?;
+        Ok(if n == 1 { InboxOutcome::Applied } else { InboxOutcome::Stale })
+    }
+
+    /// The current document of `kind`/`key`: (version, payload).
+    pub fn inbox_get(&self, kind: &str, key: &str) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT version, payload FROM inbox WHERE kind = ?1 AND key = ?2", [kind, key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+}

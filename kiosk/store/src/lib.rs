@@ -1,0 +1,184 @@
+//! The kiosk's offline SQLite store — the only crate that knows the SQL schema.
+//!
+//! Durability: WAL with `synchronous=FULL`, both set and read back at open, so a committed
+//! interview survives power loss. An interview, its answers, its result and its outbox event are
+//! written in one transaction; `save_interview` returns only after the commit, and only then may
+//! anything tell the candidate "saved".
+
+mod inbox;
+mod interviews;
+mod outbox;
+mod payload;
+mod schema;
+
+pub use inbox::InboxOutcome;
+pub use interviews::{Candidate, Consent, ConsentKind, MediaRef, NewInterview, ResultRow, Saved, StationIdentity};
+pub use outbox::{Backlog, OutboxEvent};
+pub use payload::{EVENT_INTERVIEW_RESULT, PAYLOAD_SCHEMA_VERSION, topic};
+pub use schema::SCHEMA_VERSION;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+/// How long a writer waits for another process's lock before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The disk is full: nothing was written.
+    #[error("the disk holding the database is full; nothing was saved. Free space (old media, logs) and try again")]
+    DiskFull,
+    /// Another process held the database lock for longer than the busy timeout.
+    #[error("the database stayed locked by another process for {}s; nothing was saved. Try again", BUSY_TIMEOUT.as_secs())]
+    Busy,
+    /// The file is not a SQLite database, or is damaged.
+    #[error("the database file {path} is damaged or not a kiosk database ({detail}); restore it from backup or move it aside")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// The file cannot be opened or created.
+    #[error("cannot open the database {path}: {detail}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// The database does not give the durability the product promises.
+    #[error("the database is not durable: {0}")]
+    NotDurable(String),
+    /// The database was written by a newer version of the kiosk.
+    #[error("the database has schema version {found} but this kiosk supports up to {supported}: update the kiosk software")]
+    NewerSchema {
+        /// Found in the file.
+        found: i64,
+        /// This build's.
+        supported: i64,
+    },
+    /// A stored JSON document could not be read or written.
+    #[error("stored JSON is invalid: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The interview id asked for does not exist.
+    #[error("no interview {0}")]
+    NotFound(String),
+    /// Any other SQLite error.
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => Self::DiskFull,
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy,
+            _ => Self::Sqlite(e),
+        }
+    }
+}
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database, checks durability settings and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |detail: String| StoreError::Open {
+            path: path.to_path_buf(),
+            detail,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
+        let mut store = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure().map_err(|e| store.classify(e))?;
+        schema::migrate(&mut store.conn).map_err(|e| store.classify(e))?;
+        Ok(store)
+    }
+
+    fn classify(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Sqlite(ref inner)
+                if matches!(inner.sqlite_error_code(), Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)) =>
+            {
+                StoreError::Corrupt {
+                    path: self.path.clone(),
+                    detail: inner.to_string(),
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String = self.conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::NotDurable(format!("journal_mode is {mode}, expected wal")));
+        }
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let sync: i64 = self.conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        if sync != 2 {
+            return Err(StoreError::NotDurable(format!("synchronous is {sync}, expected 2 (FULL)")));
+        }
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Durability settings as SQLite reports them: (journal_mode, synchronous).
+    pub fn durability(&self) -> Result<(String, i64), StoreError> {
+        let mode = self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        let sync = self.conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        Ok((mode, sync))
+    }
+
+    /// Caps the database at `pages` pages, as a full disk would (used to test full-disk handling).
+    pub fn set_max_page_count(&self, pages: i64) -> Result<(), StoreError> {
+        self.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Checks the file and the invariants: every interview has all its answers, its result and
+    /// its outbox event. Returns one line per problem; empty means consistent.
+    pub fn check_consistency(&self) -> Result<Vec<String>, StoreError> {
+        let mut problems = Vec::new();
+        let integrity: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if integrity != "ok" {
+            problems.push(format!("integrity_check: {integrity}"));
+        }
+        let checks = [
+            ("interview without result", "SELECT i.id FROM interviews i LEFT JOIN results r ON r.interview_id = i.id WHERE r.interview_id IS NULL"),
+            ("interview without outbox event", "SELECT i.id FROM interviews i WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.interview_id = i.id)"),
+            ("interview with missing answers", "SELECT i.id FROM interviews i WHERE i.question_count != (SELECT count(*) FROM answers a WHERE a.interview_id = i.id)"),
+            ("result without interview", "SELECT r.interview_id FROM results r LEFT JOIN interviews i ON i.id = r.interview_id WHERE i.id IS NULL"),
+            ("outbox event without interview", "SELECT o.event_id FROM outbox o WHERE o.interview_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.id = o.interview_id)"),
+        ];
+        for (what, sql) in checks {
+            let mut stmt = self.conn.prepare(sql)?;
+            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            for id in ids {
+                problems.push(format!("{what}: {}", id?));
+            }
+        }
+        Ok(problems)
+    }
+}

@@ -1,0 +1,139 @@
+//! The SQL schema and its forward-only migrations, tracked in `PRAGMA user_version`.
+//!
+//! Each migration runs in one `BEGIN IMMEDIATE` transaction together with its `user_version`
+//! bump, so a crash leaves the database either before or after it and re-running is safe; two
+//! processes opening a fresh file at once serialise on the write lock and the second finds
+//! nothing left to do.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::StoreError;
+
+/// Migrations in order; migration `i` brings `user_version` from `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE candidates (
+    id          TEXT PRIMARY KEY,
+    receipt     TEXT NOT NULL UNIQUE,
+    name        TEXT,
+    phone       TEXT,
+    created_at  TEXT NOT NULL
+);
+
+CREATE TABLE interviews (
+    id            TEXT PRIMARY KEY,
+    candidate_id  TEXT NOT NULL REFERENCES candidates(id) ON DELETE CASCADE,
+    role_id       TEXT NOT NULL,
+    tenant        TEXT NOT NULL,
+    store_id      TEXT NOT NULL,
+    device_id     TEXT NOT NULL,
+    locale        TEXT NOT NULL,
+    source        TEXT NOT NULL CHECK (source IN ('spoken', 'typed')),
+    started_at    TEXT NOT NULL,
+    completed_at  TEXT NOT NULL,
+    question_count INTEGER NOT NULL
+);
+CREATE INDEX interviews_completed ON interviews(completed_at);
+
+CREATE TABLE answers (
+    interview_id   TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+    position       INTEGER NOT NULL,
+    question_id    TEXT NOT NULL,
+    source         TEXT NOT NULL,
+    transcript     TEXT NOT NULL,
+    asr_confidence REAL,
+    latency_ms     INTEGER,
+    speech_ms      INTEGER,
+    response_json  TEXT NOT NULL,
+    PRIMARY KEY (interview_id, position)
+);
+
+CREATE TABLE media (
+    id            INTEGER PRIMARY KEY,
+    interview_id  TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+    question_id   TEXT,
+    kind          TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    sha256        TEXT,
+    bytes         INTEGER,
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT
+);
+
+CREATE TABLE results (
+    interview_id    TEXT PRIMARY KEY REFERENCES interviews(id) ON DELETE CASCADE,
+    total           INTEGER,
+    recommendation  TEXT NOT NULL CHECK (recommendation IN ('advance', 'review', 'not_recommended')),
+    status          TEXT NOT NULL,
+    result_json     TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+);
+
+CREATE TABLE consents (
+    id              INTEGER PRIMARY KEY,
+    interview_id    TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+    kind            TEXT NOT NULL CHECK (kind IN ('recording', 'face')),
+    granted         INTEGER NOT NULL CHECK (granted IN (0, 1)),
+    notice_version  TEXT NOT NULL,
+    locale          TEXT NOT NULL,
+    recorded_at     TEXT NOT NULL
+);
+
+CREATE TABLE outbox (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id        TEXT NOT NULL UNIQUE,
+    event_type      TEXT NOT NULL,
+    topic           TEXT NOT NULL,
+    interview_id    TEXT,
+    schema_version  INTEGER NOT NULL,
+    payload         TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    acked_at        TEXT
+);
+CREATE INDEX outbox_unacked ON outbox(seq) WHERE acked_at IS NULL;
+CREATE INDEX outbox_interview ON outbox(interview_id);
+
+CREATE TABLE inbox (
+    kind         TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    payload      TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+"#];
+
+/// Schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn user_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Brings the database up to [`SCHEMA_VERSION`].
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    if user_version(conn)? >= SCHEMA_VERSION {
+        return check_not_newer(conn);
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let from = user_version(&tx)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
+        tracing::info!(to = i + 1, "migrating database schema");
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    check_not_newer(conn)
+}
+
+fn check_not_newer(conn: &Connection) -> Result<(), StoreError> {
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}

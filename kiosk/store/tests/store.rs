@@ -1,0 +1,238 @@
+//! The store on real SQLite files: durability settings, one-transaction saves, payload shape,
+//! outbox order and acks, idempotent inbox, clear errors for corrupt, newer and full databases.
+
+use kiosk_screening::{Answer, Lexicon, Response, RoleConfig, ScreeningResult, parse_lexicon, parse_role, score};
+use kiosk_store::{
+    Candidate, Consent, ConsentKind, InboxOutcome, NewInterview, SCHEMA_VERSION, StationIdentity, Store, StoreError,
+};
+
+fn role() -> (RoleConfig, Lexicon) {
+    let r = parse_role(include_str!("../../../provisioning/examples/roles/factory-worker.toml"), "fw").expect("role");
+    let l = parse_lexicon(include_str!("../../../provisioning/examples/roles/lexicon.toml"), "lex").expect("lexicon");
+    (r, Lexicon::new(&l))
+}
+
+fn station() -> StationIdentity {
+    StationIdentity {
+        tenant: "acme".into(),
+        store_id: "s1".into(),
+        device_id: "k1".into(),
+    }
+}
+
+fn answers(r: &RoleConfig, texts: [&str; 3]) -> (Vec<Answer>, ScreeningResult) {
+    let (_, lex) = role();
+    let answers: Vec<Answer> = r
+        .questions
+        .iter()
+        .zip(texts)
+        .map(|(q, t)| Answer {
+            question_id: q.id.clone(),
+            response: Response::Typed { text: t.into() },
+        })
+        .collect();
+    let result = score(r, &lex, &answers).expect("scores");
+    (answers, result)
+}
+
+fn save(store: &mut Store, texts: [&str; 3]) -> kiosk_store::Saved {
+    let (r, _) = role();
+    let (answers, result) = answers(&r, texts);
+    let st = station();
+    let t = chrono::DateTime::parse_from_rfc3339("2026-11-25T09:30:00+08:00").expect("time");
+    store
+        .save_interview(&NewInterview {
+            station: &st,
+            candidate: Candidate {
+                name: Some("张三".into()),
+                phone: Some("13800000000".into()),
+            },
+            locale: "zh-CN".into(),
+            started_at: t,
+            completed_at: t + chrono::Duration::seconds(75),
+            answers: &answers,
+            result: &result,
+            consents: vec![Consent {
+                kind: ConsentKind::Recording,
+                granted: true,
+                notice_version: "2026-11".into(),
+            }],
+            media: vec![],
+        })
+        .expect("saved")
+}
+
+const GOOD: [&str; 3] = ["我想找稳定的工作", "可以，两班倒没问题", "在工厂流水线做过两年"];
+
+#[test]
+fn open_sets_and_keeps_wal_full_and_migrates_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("sub/kiosk.sqlite3");
+    let store = Store::open(&path).expect("opens");
+    assert_eq!(store.durability().expect("pragmas"), ("wal".to_string(), 2));
+    drop(store);
+    // Re-opening (a second process, or after a crash) re-runs nothing and keeps the settings.
+    let store = Store::open(&path).expect("re-opens");
+    assert_eq!(store.durability().expect("pragmas"), ("wal".to_string(), 2));
+    let raw = rusqlite::Connection::open(&path).expect("raw");
+    let v: i64 = raw.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+    assert_eq!(v, SCHEMA_VERSION);
+}
+
+#[test]
+fn saved_interview_is_listed_with_its_result_and_outbox_event() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    let saved = save(&mut store, GOOD);
+    assert_eq!(saved.receipt.len(), 9);
+    let rows = store.list_results(10).expect("list");
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.interview_id, saved.interview_id);
+    assert_eq!(row.role, "factory-worker");
+    assert_eq!(row.candidate.as_deref(), Some("张三"));
+    assert_eq!(row.status, "awaiting_review");
+    assert_eq!(row.source, "typed");
+    assert!(!row.synced);
+    let back = store.result(&saved.interview_id).expect("result");
+    assert_eq!(back.total.map(i64::from), row.total);
+    assert!(store.check_consistency().expect("check").is_empty());
+
+    let pending = store.outbox_pending(0, 10).expect("pending");
+    assert_eq!(pending.len(), 1);
+    let ev = &pending[0];
+    assert_eq!(ev.seq, saved.seq);
+    assert_eq!(ev.event_id, saved.event_id);
+    assert_eq!(ev.topic, "kiosk/v1/acme/s1/k1/events/interview_result");
+    let p: serde_json::Value = serde_json::from_str(&ev.payload).expect("json");
+    assert_eq!(p["event_id"], saved.event_id.as_str());
+    assert_eq!(p["type"], "interview_result");
+    assert_eq!(p["schema_version"], 1);
+    assert_eq!(p["occurred_at"], "2026-11-25T09:31:15+08:00");
+    assert_eq!(p["store"], serde_json::json!({"value": "s1", "scheme": "store_id"}));
+    assert_eq!(p["interview"]["value"], saved.interview_id.as_str());
+    assert_eq!(p["candidate"]["reference"]["value"], saved.receipt.as_str());
+    assert_eq!(p["role"]["value"], "factory-worker");
+    assert_eq!(p["status"], "awaiting_review");
+    let w = p["scores"].as_array().expect("scores").iter().find(|s| s["dimension"] == "willingness").expect("w");
+    assert_eq!(w["score"]["minimum"], 0);
+    assert_eq!(w["score"]["maximum"], 100);
+    assert_eq!(w["score"]["value"], 95, "(4 × 100 for the two-shift yes + 75 for \"想\") / 5");
+    assert_eq!(p["answers"][1]["transcript"], "可以，两班倒没问题");
+    assert_eq!(p["consents"][0]["kind"], "recording");
+
+    assert!(store.outbox_mark_acked(ev.seq).expect("ack"));
+    assert!(!store.outbox_mark_acked(ev.seq).expect("ack twice is a no-op"));
+    assert!(store.list_results(10).expect("list")[0].synced);
+    assert_eq!(store.outbox_backlog().expect("backlog").pending, 0);
+}
+
+#[test]
+fn outbox_keeps_commit_order_and_counts_attempts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    let seqs: Vec<i64> = (0..5).map(|_| save(&mut store, GOOD).seq).collect();
+    let pending = store.outbox_pending(0, 100).expect("pending");
+    assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
+    store.outbox_record_attempt(seqs[0], Some("broker down")).expect("attempt");
+    store.outbox_mark_acked(seqs[1]).expect("ack");
+    let pending = store.outbox_pending(0, 100).expect("pending");
+    assert_eq!(pending.len(), 4);
+    assert_eq!(pending[0].attempts, 1);
+    assert_eq!(store.outbox_pending(seqs[2], 100).expect("after").len(), 2);
+    let backlog = store.outbox_backlog().expect("backlog");
+    assert_eq!(backlog.pending, 4);
+    assert!(backlog.oldest_created_at.is_some());
+}
+
+#[test]
+fn inbox_applies_each_version_once_and_ignores_older() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    let steps = [(3, InboxOutcome::Applied), (3, InboxOutcome::Stale), (2, InboxOutcome::Stale), (4, InboxOutcome::Applied)];
+    for (version, expected) in steps {
+        let got = store.inbox_apply("config", "station", version, &format!("{{\"v\":{version}}}")).expect("apply");
+        assert_eq!(got, expected, "version {version}");
+    }
+    assert_eq!(store.inbox_get("config", "station").expect("get"), Some((4, "{\"v\":4}".to_string())));
+    assert_eq!(store.inbox_apply("roster", "emp-1", 1, "{}").expect("apply"), InboxOutcome::Applied);
+    assert_eq!(store.inbox_get("roster", "nobody").expect("get"), None);
+}
+
+#[test]
+fn corrupt_and_newer_databases_are_refused_clearly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("bad.sqlite3");
+    std::fs::write(&bad, vec![0x42u8; 8192]).expect("write");
+    let err = Store::open(&bad).expect_err("not a database");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("bad.sqlite3"), "{err}");
+
+    let newer = dir.path().join("newer.sqlite3");
+    drop(Store::open(&newer).expect("opens"));
+    rusqlite::Connection::open(&newer).expect("raw").pragma_update(None, "user_version", 99).expect("bump");
+    let err = Store::open(&newer).expect_err("newer schema");
+    assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err:?}");
+    assert!(err.to_string().contains("update the kiosk software"));
+}
+
+#[test]
+fn a_full_disk_saves_nothing_and_says_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    save(&mut store, GOOD);
+    let pages: i64 = rusqlite::Connection::open(dir.path().join("k.sqlite3"))
+        .expect("raw")
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .expect("pages");
+    store.set_max_page_count(pages).expect("cap");
+    let long = "我想找稳定的工作".repeat(2000);
+    let (r, _) = role();
+    let (ans, result) = answers(&r, [long.as_str(), "可以", "在工厂做过"]);
+    let st = station();
+    let err = store
+        .save_interview(&NewInterview {
+            station: &st,
+            candidate: Candidate::default(),
+            locale: "zh-CN".into(),
+            started_at: chrono::Local::now().fixed_offset(),
+            completed_at: chrono::Local::now().fixed_offset(),
+            answers: &ans,
+            result: &result,
+            consents: vec![],
+            media: vec![],
+        })
+        .expect_err("disk full");
+    assert!(matches!(err, StoreError::DiskFull), "{err:?}");
+    assert!(err.to_string().contains("nothing was saved"));
+    assert_eq!(store.interview_count().expect("count"), 1);
+    assert!(store.check_consistency().expect("check").is_empty());
+}
+
+#[test]
+fn two_writers_on_one_file_never_see_busy() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("k.sqlite3");
+    drop(Store::open(&path).expect("opens"));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path).expect("opens");
+                for _ in 0..25 {
+                    save(&mut store, GOOD);
+                    let seq = store.outbox_pending(0, 1).expect("pending").first().map(|e| e.seq);
+                    if let Some(seq) = seq {
+                        store.outbox_mark_acked(seq).expect("ack");
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("writer finished without error");
+    }
+    let store = Store::open(&path).expect("opens");
+    assert_eq!(store.interview_count().expect("count"), 50);
+    assert!(store.check_consistency().expect("check").is_empty());
+}
