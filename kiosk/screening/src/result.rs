@@ -71,6 +71,15 @@ pub struct Reason {
     pub message: String,
 }
 
+/// A must-have question answered with a clear "no".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Knockout {
+    /// The question.
+    pub question_id: String,
+    /// A sentence for the reviewer, quoting what was said.
+    pub message: String,
+}
+
 /// A phrase that drove a score, with when it was said.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhraseMatch {
@@ -153,6 +162,8 @@ pub struct ScreeningResult {
     pub status: Status,
     /// Why `review`, if so.
     pub reasons: Vec<Reason>,
+    /// Must-have questions answered with a clear "no" (why `not_recommended` despite the total).
+    pub knockouts: Vec<Knockout>,
     /// Per-dimension scores with evidence, in the role's order.
     pub dimensions: Vec<DimensionScore>,
     /// Per-question transcripts, in the role's order.

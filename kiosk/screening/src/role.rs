@@ -128,6 +128,10 @@ pub enum RuleConfig {
         no: f64,
         /// Score for a hedged or mixed answer.
         hedge: f64,
+        /// A must-have: a clear "no" means the job as offered does not fit, so the model never
+        /// suggests `advance` (a person still decides).
+        #[serde(default)]
+        required: bool,
     },
     /// Phrases mentioned → base plus points per group matched, capped.
     Keywords {

@@ -8,7 +8,7 @@ use crate::answer::{Answer, Response};
 use crate::intent::{Intent, Lexicon, Polarity};
 use crate::phrases::PhraseSet;
 use crate::result::{
-    AnswerSummary, DimensionScore, Evidence, MetricValue, PhraseMatch, Reason, ReasonCode, Recommendation,
+    AnswerSummary, DimensionScore, Evidence, Knockout, MetricValue, PhraseMatch, Reason, ReasonCode, Recommendation,
     ScreeningResult, Status,
 };
 use crate::role::{Metric, QuestionConfig, RoleConfig, RuleConfig, ScoringPolicy};
@@ -73,6 +73,7 @@ pub fn score(role: &RoleConfig, lexicon: &Lexicon, answers: &[Answer]) -> Result
         });
     }
     let mut reasons = Vec::new();
+    let mut knockouts = Vec::new();
     let mut found: Vec<(String, Evidence)> = Vec::new();
     let mut summaries = Vec::new();
     for (i, (q, a)) in role.questions.iter().zip(answers).enumerate() {
@@ -91,7 +92,21 @@ pub fn score(role: &RoleConfig, lexicon: &Lexicon, answers: &[Answer]) -> Result
             asr_confidence: a.response.asr_confidence(),
             units: units(&tokens),
         });
-        found.extend(score_question(role, lexicon, q, &a.response, &tokens, &mut reasons));
+        let evidence = score_question(role, lexicon, q, &a.response, &tokens, &mut reasons);
+        for (rule, (_, e)) in q.rules.iter().zip(&evidence) {
+            // A clear "no": scored, and every cue heard says no.
+            if let RuleConfig::Intent { required: true, .. } = rule
+                && e.score.is_some()
+                && !e.matches.is_empty()
+                && !e.matches.iter().any(|m| m.meaning != "no")
+            {
+                knockouts.push(Knockout {
+                    question_id: q.id.clone(),
+                    message: format!("must-have `{}` answered no: {}", q.id, e.explanation),
+                });
+            }
+        }
+        found.extend(evidence);
     }
 
     let mut dimensions = Vec::new();
@@ -127,6 +142,7 @@ pub fn score(role: &RoleConfig, lexicon: &Lexicon, answers: &[Answer]) -> Result
     let pass_threshold = role.pass_threshold.clamp(0, 100) as u8;
     let recommendation = match total {
         _ if !reasons.is_empty() => Recommendation::Review,
+        _ if !knockouts.is_empty() => Recommendation::NotRecommended,
         Some(t) if t >= pass_threshold => Recommendation::Advance,
         Some(_) => Recommendation::NotRecommended,
         None => Recommendation::Review,
@@ -138,6 +154,7 @@ pub fn score(role: &RoleConfig, lexicon: &Lexicon, answers: &[Answer]) -> Result
         recommendation,
         status: Status::AwaitingReview,
         reasons,
+        knockouts,
         dimensions,
         answers: summaries,
     })

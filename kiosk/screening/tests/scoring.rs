@@ -182,6 +182,7 @@ fn tap_questions_score_from_the_button() {
     assert_eq!(tap.score, Some(100.0));
     assert_eq!(tap.matches[0].phrase, "tapped yes");
     assert!(with.reasons.is_empty(), "{:?}", with.reasons);
+    assert_eq!(without.recommendation, Recommendation::NotRecommended);
 }
 
 #[test]
@@ -243,4 +244,27 @@ fn metric_curves_interpolate_and_clamp() {
     for (v, expected) in [(0.0, 100.0), (1.0, 100.0), (2.5, 95.0), (7.0, 70.0), (10.0, 50.0), (60.0, 50.0)] {
         assert!((along(&curve, v) - expected).abs() < 1e-9, "{v}");
     }
+}
+
+#[test]
+fn a_clear_no_to_a_must_have_is_never_advanced() {
+    let r = role("factory-worker");
+    let lex = lexicon();
+    let strong = "我想找一份稳定的工作，离家近，工资也不错，还能学点技术，想长期干下去";
+    let experience = "我在电子厂流水线做过两年组装和包装，很注意安全";
+    let refused = score(&r, &lex, &typed(&r, &[strong, "我不能接受两班倒", experience])).expect("scores");
+    assert!(refused.total.expect("total") >= r.pass_threshold as u8, "the total alone would pass");
+    assert_eq!(refused.recommendation, Recommendation::NotRecommended);
+    assert_eq!(refused.knockouts.len(), 1);
+    assert_eq!(refused.knockouts[0].question_id, "two-shifts");
+    // Hedging on a must-have is not a knockout.
+    let hedged = score(&r, &lex, &typed(&r, &[strong, "看情况", experience])).expect("scores");
+    assert!(hedged.knockouts.is_empty());
+    // A tapped "no" to the nurse licence is one too.
+    let n = role("nurse");
+    let mut answers = typed(&n, &["yes", "five years on a surgical ward in a hospital, wound care and medication for patients", ""]);
+    answers[2].response = Response::Tapped { yes: false };
+    let result = score(&n, &lex, &answers).expect("scores");
+    assert_eq!(result.knockouts.iter().map(|k| k.question_id.as_str()).collect::<Vec<_>>(), ["licence"]);
+    assert_eq!(result.recommendation, Recommendation::NotRecommended);
 }

@@ -12,7 +12,7 @@ mod payload;
 mod schema;
 
 pub use inbox::InboxOutcome;
-pub use interviews::{Candidate, Consent, ConsentKind, MediaRef, NewInterview, ResultRow, Saved, StationIdentity};
+pub use interviews::{Candidate, Consent, ConsentKind, MediaRef, NewInterview, ResultRow, Saved, StationIdentity, now};
 pub use outbox::{Backlog, OutboxEvent};
 pub use payload::{EVENT_INTERVIEW_RESULT, PAYLOAD_SCHEMA_VERSION, topic};
 pub use schema::SCHEMA_VERSION;

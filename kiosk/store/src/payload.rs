@@ -96,6 +96,7 @@ pub fn interview_result(
         "total": score(r.total),
         "pass_threshold": r.pass_threshold,
         "reasons": r.reasons,
+        "knockouts": r.knockouts,
         "scores": scores,
         "answers": answers,
         "consents": consents,

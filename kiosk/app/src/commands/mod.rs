@@ -1,0 +1,97 @@
+//! Command implementations, one file each, plus the typed-answer scoring they share.
+
+mod demo;
+mod results;
+mod score;
+
+use kiosk_screening::{Answer, Response, ScreeningResult};
+use kiosk_store::{Candidate, NewInterview, Saved};
+use serde::Serialize;
+
+use crate::UsageError;
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+
+/// Runs one command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Results { station, limit, json } => results::run(&station, limit, json),
+        Command::Score {
+            station,
+            role,
+            answers,
+            name,
+            phone,
+            json,
+        } => score::run(&station, &role, &answers, Candidate { name, phone }, json),
+        Command::Demo {
+            station,
+            answers,
+            rounds,
+            quiet,
+        } => demo::run(&station, answers.as_deref(), rounds, quiet),
+    }
+}
+
+/// A stored, scored interview as printed by `score --json`.
+#[derive(Debug, Serialize)]
+pub struct Scored {
+    /// Interview id.
+    pub interview_id: String,
+    /// Receipt code for the candidate.
+    pub receipt: String,
+    /// Outbox event id.
+    pub event_id: String,
+    /// The result.
+    #[serde(flatten)]
+    pub result: ScreeningResult,
+}
+
+/// Scores typed answers for a role and stores them as one interview; returns after the commit.
+pub fn score_typed(ctx: &mut Context, role_id: &str, texts: &[String], candidate: Candidate, locale: &str) -> anyhow::Result<Scored> {
+    let role = ctx.role(role_id)?.clone();
+    if texts.len() != role.questions.len() {
+        let questions: Vec<&str> = role.questions.iter().map(|q| q.id.as_str()).collect();
+        return Err(UsageError(format!(
+            "role `{role_id}` has {} questions ({}) but {} answers were given: pass one --answer per question, in order",
+            questions.len(),
+            questions.join(", "),
+            texts.len()
+        ))
+        .into());
+    }
+    let answers: Vec<Answer> = role
+        .questions
+        .iter()
+        .zip(texts)
+        .map(|(q, t)| Answer {
+            question_id: q.id.clone(),
+            response: Response::Typed { text: t.clone() },
+        })
+        .collect();
+    let result = kiosk_screening::score(&role, &ctx.catalog.lexicon, &answers)?;
+    let identity = ctx.identity();
+    let now = kiosk_store::now();
+    let Saved {
+        interview_id,
+        receipt,
+        event_id,
+        ..
+    } = ctx.store.save_interview(&NewInterview {
+        station: &identity,
+        candidate,
+        locale: locale.to_string(),
+        started_at: now,
+        completed_at: now,
+        answers: &answers,
+        result: &result,
+        consents: Vec::new(),
+        media: Vec::new(),
+    })?;
+    Ok(Scored {
+        interview_id,
+        receipt,
+        event_id,
+        result,
+    })
+}
