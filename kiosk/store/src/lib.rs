@@ -169,6 +169,7 @@ impl Store {
             ("interview without result", "SELECT i.id FROM interviews i LEFT JOIN results r ON r.interview_id = i.id WHERE r.interview_id IS NULL"),
             ("interview without outbox event", "SELECT i.id FROM interviews i WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.interview_id = i.id)"),
             ("interview with missing answers", "SELECT i.id FROM interviews i WHERE i.question_count != (SELECT count(*) FROM answers a WHERE a.interview_id = i.id)"),
+            ("candidate without interview", "SELECT c.id FROM candidates c WHERE NOT EXISTS (SELECT 1 FROM interviews i WHERE i.candidate_id = c.id)"),
             ("result without interview", "SELECT r.interview_id FROM results r LEFT JOIN interviews i ON i.id = r.interview_id WHERE i.id IS NULL"),
             ("outbox event without interview", "SELECT o.event_id FROM outbox o WHERE o.interview_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.id = o.interview_id)"),
         ];

@@ -1,32 +1,9 @@
 //! The `kiosk` command line as role authors and tools use it: real binary, real station, real SQLite file.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use serde_json::Value;
-
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../provisioning/examples");
-
-/// A station in a temporary folder with the shipped roles, its database inside the folder.
-fn station(dir: &Path) -> PathBuf {
-    let roles = dir.join("roles");
-    std::fs::create_dir_all(&roles).expect("mkdir");
-    for entry in std::fs::read_dir(Path::new(EXAMPLES).join("roles")).expect("roles") {
-        let p = entry.expect("entry").path();
-        std::fs::copy(&p, roles.join(p.file_name().expect("name"))).expect("copy");
-    }
-    let text = std::fs::read_to_string(Path::new(EXAMPLES).join("station.toml"))
-        .expect("station")
-        .replace("\"../../var/data\"", "\"data\"")
-        .replace("\"../../var/models\"", "\"models\"");
-    let path = dir.join("station.toml");
-    std::fs::write(&path, text).expect("write");
-    path
-}
-
-fn kiosk(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiosk")).args(args).output().expect("runs")
-}
+use system_tests::{database, kiosk, station};
 
 fn score_json(station: &Path, answers: &[&str]) -> Value {
     let mut args = vec!["score", "--station", station.to_str().expect("utf8"), "--role", "factory-worker", "--json"];
@@ -109,14 +86,13 @@ fn mistakes_exit_2_with_a_clear_message_and_store_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("nurse.toml") && err.contains("role `nurse`") && err.contains("sum to 105"), "{err}");
-    assert!(!dir.path().join("data/kiosk.sqlite3").exists(), "an invalid config must not touch the store");
+    assert!(!database(dir.path()).exists(), "an invalid config must not touch the store");
 }
 
 #[test]
 fn demo_scores_the_samples_and_lists_them() {
     let dir = tempfile::tempdir().expect("tmp");
     let st = station(dir.path());
-    std::fs::copy(Path::new(EXAMPLES).join("demo-answers.toml"), dir.path().join("demo-answers.toml")).expect("copy");
     let out = kiosk(&["demo", "--station", st.to_str().expect("utf8")]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
