@@ -6,17 +6,33 @@ use serde_json::Value;
 use system_tests::{database, kiosk, station};
 
 fn score_json(station: &Path, answers: &[&str]) -> Value {
-    let mut args = vec!["score", "--station", station.to_str().expect("utf8"), "--role", "factory-worker", "--json"];
+    let mut args = vec![
+        "score",
+        "--station",
+        station.to_str().expect("utf8"),
+        "--role",
+        "factory-worker",
+        "--json",
+    ];
     for a in answers {
         args.extend(["--answer", a]);
     }
     let out = kiosk(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
 fn willingness(v: &Value) -> i64 {
-    v["dimensions"].as_array().expect("dims").iter().find(|d| d["id"] == "willingness").expect("w")["score"]
+    v["dimensions"]
+        .as_array()
+        .expect("dims")
+        .iter()
+        .find(|d| d["id"] == "willingness")
+        .expect("w")["score"]
         .as_i64()
         .expect("scored")
 }
@@ -25,24 +41,54 @@ fn willingness(v: &Value) -> i64 {
 fn score_reads_yes_no_and_empty_answers_like_the_brief_says() {
     let dir = tempfile::tempdir().expect("tmp");
     let st = station(dir.path());
-    let yes = score_json(&st, &["I want a stable job near home", "yes, two shifts are fine", "two years in a factory"]);
+    let yes = score_json(
+        &st,
+        &[
+            "I want a stable job near home",
+            "yes, two shifts are fine",
+            "two years in a factory",
+        ],
+    );
     assert!(willingness(&yes) >= 80, "{yes}");
-    for field in ["interview_id", "role", "total", "recommendation", "status", "reasons", "dimensions", "answers"] {
+    for field in [
+        "interview_id",
+        "role",
+        "total",
+        "recommendation",
+        "status",
+        "reasons",
+        "dimensions",
+        "answers",
+    ] {
         assert!(yes.get(field).is_some(), "missing {field}");
     }
     assert_eq!(yes["status"], "awaiting_review");
     assert_eq!(yes["answers"][1]["question_id"], "two-shifts");
     assert_eq!(yes["answers"][1]["transcript"], "yes, two shifts are fine");
     let d = &yes["dimensions"][0];
-    assert!(d.get("id").is_some() && d.get("score").is_some() && d.get("weight").is_some() && d["evidence"].is_array());
+    assert!(
+        d.get("id").is_some()
+            && d.get("score").is_some()
+            && d.get("weight").is_some()
+            && d["evidence"].is_array()
+    );
 
-    let no = score_json(&st, &["我想找稳定的工作", "我不能接受两班倒", "在工厂做过两年"]);
+    let no = score_json(
+        &st,
+        &["我想找稳定的工作", "我不能接受两班倒", "在工厂做过两年"],
+    );
     assert!(willingness(&no) <= 30, "{no}");
     assert_eq!(no["recommendation"], "not_recommended");
 
     let empty = score_json(&st, &["", "", ""]);
     assert_eq!(empty["recommendation"], "review");
-    assert!(empty["reasons"].as_array().expect("reasons").iter().any(|r| r["code"] == "no_speech"));
+    assert!(
+        empty["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .any(|r| r["code"] == "no_speech")
+    );
 
     // Everything scored was stored as a typed interview, unsynced.
     let out = kiosk(&["results", "--station", st.to_str().expect("utf8"), "--json"]);
@@ -50,12 +96,23 @@ fn score_reads_yes_no_and_empty_answers_like_the_brief_says() {
     let rows: Value = serde_json::from_slice(&out.stdout).expect("json");
     let rows = rows.as_array().expect("rows");
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r["source"] == "typed" && r["synced"] == false));
-    assert!(rows.iter().any(|r| r["interview_id"] == yes["interview_id"]));
+    assert!(
+        rows.iter()
+            .all(|r| r["source"] == "typed" && r["synced"] == false)
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["interview_id"] == yes["interview_id"])
+    );
 
     let table = kiosk(&["results", "--station", st.to_str().expect("utf8")]);
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(text.contains("RECOMMENDATION") && text.contains("not_recommended") && text.contains("3 event(s) waiting"), "{text}");
+    assert!(
+        text.contains("RECOMMENDATION")
+            && text.contains("not_recommended")
+            && text.contains("3 event(s) waiting"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -64,9 +121,42 @@ fn mistakes_exit_2_with_a_clear_message_and_store_nothing() {
     let st = station(dir.path());
     let s = st.to_str().expect("utf8");
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["score", "--station", s, "--role", "astronaut", "--answer", "yes"], "no role `astronaut`"),
-        (vec!["score", "--station", s, "--role", "factory-worker", "--answer", "yes"], "3 questions (motivation, two-shifts, experience) but 1 answers"),
-        (vec!["score", "--station", "/nonexistent/station.toml", "--role", "nurse", "--answer", "x"], "/nonexistent/station.toml"),
+        (
+            vec![
+                "score",
+                "--station",
+                s,
+                "--role",
+                "astronaut",
+                "--answer",
+                "yes",
+            ],
+            "no role `astronaut`",
+        ),
+        (
+            vec![
+                "score",
+                "--station",
+                s,
+                "--role",
+                "factory-worker",
+                "--answer",
+                "yes",
+            ],
+            "3 questions (motivation, two-shifts, experience) but 1 answers",
+        ),
+        (
+            vec![
+                "score",
+                "--station",
+                "/nonexistent/station.toml",
+                "--role",
+                "nurse",
+                "--answer",
+                "x",
+            ],
+            "/nonexistent/station.toml",
+        ),
         (vec!["score", "--station", s, "--role", "nurse"], "--answer"),
     ];
     for (args, message) in cases {
@@ -80,13 +170,33 @@ fn mistakes_exit_2_with_a_clear_message_and_store_nothing() {
     let st = station(dir.path());
     let s = st.to_str().expect("utf8");
     let role = dir.path().join("roles/nurse.toml");
-    let text = std::fs::read_to_string(&role).expect("read").replace("weight = 40", "weight = 45");
+    let text = std::fs::read_to_string(&role)
+        .expect("read")
+        .replace("weight = 40", "weight = 45");
     std::fs::write(&role, text).expect("write");
-    let out = kiosk(&["score", "--station", s, "--role", "factory-worker", "--answer", "a", "--answer", "b", "--answer", "c"]);
+    let out = kiosk(&[
+        "score",
+        "--station",
+        s,
+        "--role",
+        "factory-worker",
+        "--answer",
+        "a",
+        "--answer",
+        "b",
+        "--answer",
+        "c",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("nurse.toml") && err.contains("role `nurse`") && err.contains("sum to 105"), "{err}");
-    assert!(!database(dir.path()).exists(), "an invalid config must not touch the store");
+    assert!(
+        err.contains("nurse.toml") && err.contains("role `nurse`") && err.contains("sum to 105"),
+        "{err}"
+    );
+    assert!(
+        !database(dir.path()).exists(),
+        "an invalid config must not touch the store"
+    );
 }
 
 #[test]
@@ -95,7 +205,16 @@ fn demo_scores_the_samples_and_lists_them() {
     let st = station(dir.path());
     let out = kiosk(&["demo", "--station", st.to_str().expect("utf8")]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("4 interview(s) saved"), "{text}");
-    assert!(text.contains("factory-worker → advance") && text.contains("factory-worker → not_recommended") && text.contains("nurse → review"), "{text}");
+    assert!(
+        text.contains("factory-worker → advance")
+            && text.contains("factory-worker → not_recommended")
+            && text.contains("nurse → review"),
+        "{text}"
+    );
 }

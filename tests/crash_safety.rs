@@ -8,7 +8,9 @@ use kiosk_store::Store;
 use system_tests::{binary, database, station};
 
 fn count(dir: &std::path::Path) -> i64 {
-    Store::open(&database(dir)).and_then(|s| s.interview_count()).unwrap_or(0)
+    Store::open(&database(dir))
+        .and_then(|s| s.interview_count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -18,7 +20,14 @@ fn sigkill_during_saves_leaves_only_whole_interviews() {
     let mut before = 0;
     for round in 0..8u64 {
         let mut child = Command::new(binary("kiosk"))
-            .args(["demo", "--quiet", "--rounds", "1000000", "--station", st.to_str().expect("utf8")])
+            .args([
+                "demo",
+                "--quiet",
+                "--rounds",
+                "1000000",
+                "--station",
+                st.to_str().expect("utf8"),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -32,15 +41,24 @@ fn sigkill_during_saves_leaves_only_whole_interviews() {
         std::thread::sleep(Duration::from_millis(3 + round * 7));
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("reaped");
-        assert!(!status.success(), "the loop must have been killed, not finished");
+        assert!(
+            !status.success(),
+            "the loop must have been killed, not finished"
+        );
 
         let store = Store::open(&database(dir.path())).expect("re-opens after the kill");
         let problems = store.check_consistency().expect("check runs");
         assert!(problems.is_empty(), "round {round}: {problems:#?}");
         let now = store.interview_count().expect("count");
-        assert!(now > before, "round {round}: committed interviews must survive ({before} → {now})");
+        assert!(
+            now > before,
+            "round {round}: committed interviews must survive ({before} → {now})"
+        );
         let backlog = store.outbox_backlog().expect("backlog");
-        assert_eq!(backlog.pending, now, "one unsent outbox event per interview");
+        assert_eq!(
+            backlog.pending, now,
+            "one unsent outbox event per interview"
+        );
         before = now;
     }
 }

@@ -12,7 +12,10 @@ pub fn examples() -> PathBuf {
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> → target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target profile folder");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile folder");
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -24,7 +27,10 @@ pub fn binary(name: &str) -> PathBuf {
 
 /// Runs the `kiosk` binary and waits for it.
 pub fn kiosk(args: &[&str]) -> Output {
-    Command::new(binary("kiosk")).args(args).output().expect("kiosk runs")
+    Command::new(binary("kiosk"))
+        .args(args)
+        .output()
+        .expect("kiosk runs")
 }
 
 /// A station in `dir` with the shipped roles and demo answers; its data lives in `dir/data`.
@@ -35,7 +41,11 @@ pub fn station(dir: &Path) -> PathBuf {
         let p = entry.expect("entry").path();
         std::fs::copy(&p, roles.join(p.file_name().expect("name"))).expect("copy role");
     }
-    std::fs::copy(examples().join("demo-answers.toml"), dir.join("demo-answers.toml")).expect("copy demo");
+    std::fs::copy(
+        examples().join("demo-answers.toml"),
+        dir.join("demo-answers.toml"),
+    )
+    .expect("copy demo");
     let text = std::fs::read_to_string(examples().join("station.toml"))
         .expect("shipped station")
         .replace("\"../../var/data\"", "\"data\"")

@@ -21,11 +21,17 @@ pub struct Context {
 impl Context {
     /// Loads and validates the station and its roles, and opens the store.
     pub fn load(station_file: &Path) -> anyhow::Result<Self> {
-        let station = Station::load(station_file).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
-        let catalog = load_catalog(&station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
+        let station = Station::load(station_file)
+            .map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
+        let catalog = load_catalog(&station)
+            .map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
         let store = Store::open(&station.database())
             .with_context(|| format!("opening the store of station {}", station_file.display()))?;
-        Ok(Self { station, catalog, store })
+        Ok(Self {
+            station,
+            catalog,
+            store,
+        })
     }
 
     /// The station's identity for records and topics.
@@ -41,7 +47,11 @@ impl Context {
     /// The role with this id, or a usage error listing the roles there are.
     pub fn role(&self, id: &str) -> anyhow::Result<&kiosk_screening::RoleConfig> {
         self.catalog.role(id).ok_or_else(|| {
-            UsageError(format!("no role `{id}` at this station; roles: {}", self.catalog.ids().join(", "))).into()
+            UsageError(format!(
+                "no role `{id}` at this station; roles: {}",
+                self.catalog.ids().join(", ")
+            ))
+            .into()
         })
     }
 }

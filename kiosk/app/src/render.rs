@@ -17,9 +17,23 @@ fn pad(s: &str, width: usize) -> String {
 pub fn result(role: &RoleConfig, s: &Scored, locale: &str) -> String {
     let r = &s.result;
     let mut out = String::new();
-    let _ = writeln!(out, "{} ({}) — saved as interview {}, receipt {}", role.name.get(locale), r.role, s.interview_id, s.receipt);
-    let total = r.total.map_or("not computed".to_string(), |t| format!("{t} / 100"));
-    let _ = writeln!(out, "Recommendation: {} — total {total}, pass at {}", r.recommendation.as_str(), r.pass_threshold);
+    let _ = writeln!(
+        out,
+        "{} ({}) — saved as interview {}, receipt {}",
+        role.name.get(locale),
+        r.role,
+        s.interview_id,
+        s.receipt
+    );
+    let total = r
+        .total
+        .map_or("not computed".to_string(), |t| format!("{t} / 100"));
+    let _ = writeln!(
+        out,
+        "Recommendation: {} — total {total}, pass at {}",
+        r.recommendation.as_str(),
+        r.pass_threshold
+    );
     let _ = writeln!(out, "Status: {} (a person decides)", r.status.as_str());
     if !r.reasons.is_empty() {
         let _ = writeln!(out, "Why review:");
@@ -32,29 +46,62 @@ pub fn result(role: &RoleConfig, s: &Scored, locale: &str) -> String {
     }
     let _ = writeln!(out, "Dimensions:");
     for d in &r.dimensions {
-        let name = role.dimension(&d.id).map_or(d.id.as_str(), |c| c.name.get(locale));
+        let name = role
+            .dimension(&d.id)
+            .map_or(d.id.as_str(), |c| c.name.get(locale));
         let score = d.score.map_or("—".to_string(), |v| v.to_string());
-        let _ = writeln!(out, "  {} {score:>3}  (weight {}%)", pad(&format!("{name} [{}]", d.id), 36), d.weight);
+        let _ = writeln!(
+            out,
+            "  {} {score:>3}  (weight {}%)",
+            pad(&format!("{name} [{}]", d.id), 36),
+            d.weight
+        );
         for e in &d.evidence {
-            let _ = writeln!(out, "      {} · {} (×{}): {}", e.question_id, e.rule, e.weight, e.explanation);
+            let _ = writeln!(
+                out,
+                "      {} · {} (×{}): {}",
+                e.question_id, e.rule, e.weight, e.explanation
+            );
         }
     }
     let _ = writeln!(out, "Answers:");
     for (i, a) in r.answers.iter().enumerate() {
-        let _ = writeln!(out, "  {}. {} [{}]: {}", i + 1, a.question_id, a.source, if a.transcript.is_empty() { "(nothing)" } else { &a.transcript });
+        let _ = writeln!(
+            out,
+            "  {}. {} [{}]: {}",
+            i + 1,
+            a.question_id,
+            a.source,
+            if a.transcript.is_empty() {
+                "(nothing)"
+            } else {
+                &a.transcript
+            }
+        );
     }
     out
 }
 
 /// The results list as an aligned table.
 pub fn results_table(rows: &[ResultRow]) -> String {
-    let header = ["TIME", "CANDIDATE", "RECEIPT", "ROLE", "TOTAL", "RECOMMENDATION", "STATUS", "SYNCED"];
+    let header = [
+        "TIME",
+        "CANDIDATE",
+        "RECEIPT",
+        "ROLE",
+        "TOTAL",
+        "RECOMMENDATION",
+        "STATUS",
+        "SYNCED",
+    ];
     let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
-                chrono::DateTime::parse_from_rfc3339(&r.completed_at)
-                    .map_or_else(|_| r.completed_at.clone(), |t| t.format("%Y-%m-%d %H:%M %:z").to_string()),
+                chrono::DateTime::parse_from_rfc3339(&r.completed_at).map_or_else(
+                    |_| r.completed_at.clone(),
+                    |t| t.format("%Y-%m-%d %H:%M %:z").to_string(),
+                ),
                 r.candidate.clone().unwrap_or_else(|| "—".into()),
                 r.receipt.clone(),
                 r.role.clone(),
@@ -72,10 +119,20 @@ pub fn results_table(rows: &[ResultRow]) -> String {
         }
     }
     let mut out = String::new();
-    let line = |cols: Vec<&str>| cols.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect::<Vec<_>>().join("  ");
+    let line = |cols: Vec<&str>| {
+        cols.iter()
+            .zip(&widths)
+            .map(|(c, w)| pad(c, *w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
     let _ = writeln!(out, "{}", line(header.to_vec()).trim_end());
     for row in &cells {
-        let _ = writeln!(out, "{}", line(row.iter().map(String::as_str).collect()).trim_end());
+        let _ = writeln!(
+            out,
+            "{}",
+            line(row.iter().map(String::as_str).collect()).trim_end()
+        );
     }
     if rows.is_empty() {
         let _ = writeln!(out, "(no results yet)");

@@ -39,7 +39,11 @@ impl Catalog {
 
 pub(crate) fn read(path: &Path) -> Result<String, ConfigErrors> {
     std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors::file(&path.display().to_string(), "(file)", format!("cannot be read: {e}"))
+        ConfigErrors::file(
+            &path.display().to_string(),
+            "(file)",
+            format!("cannot be read: {e}"),
+        )
     })
 }
 
@@ -49,12 +53,19 @@ pub fn load_catalog(station: &Station) -> Result<Catalog, ConfigErrors> {
     let lex_path = dir.join(LEXICON_FILE);
     let lexicon = parse_lexicon(&read(&lex_path)?, &lex_path.display().to_string())?;
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        ConfigErrors::file(&station.file.display().to_string(), "station.roles_dir", format!("{}: {e}", dir.display()))
+        ConfigErrors::file(
+            &station.file.display().to_string(),
+            "station.roles_dir",
+            format!("{}: {e}", dir.display()),
+        )
     })?;
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.file_name().is_some_and(|n| n != LEXICON_FILE))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "toml")
+                && p.file_name().is_some_and(|n| n != LEXICON_FILE)
+        })
         .collect();
     files.sort();
     let mut roles: Vec<RoleConfig> = Vec::new();

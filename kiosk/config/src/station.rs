@@ -95,8 +95,9 @@ impl Station {
     /// Validates and resolves a station file's text; `path` locates relative paths and names errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigErrors> {
         let name = path.display().to_string();
-        let config: StationConfig = toml::from_str(text)
-            .map_err(|e| ConfigErrors::file(&name, "(file)", format!("not a valid station file: {e}")))?;
+        let config: StationConfig = toml::from_str(text).map_err(|e| {
+            ConfigErrors::file(&name, "(file)", format!("not a valid station file: {e}"))
+        })?;
         let mut errors = Vec::new();
         let mut fail = |field: &str, message: String| {
             errors.push(ConfigError {
@@ -107,13 +108,29 @@ impl Station {
             })
         };
         let s = &config.station;
-        for (field, value) in [("station.tenant", &s.tenant), ("station.store_id", &s.store_id), ("station.device_id", &s.device_id)] {
-            if value.is_empty() || value.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
-                fail(field, format!("`{value}` must be non-empty and use only letters, digits, - and _ (it is an MQTT topic level)"));
+        for (field, value) in [
+            ("station.tenant", &s.tenant),
+            ("station.store_id", &s.store_id),
+            ("station.device_id", &s.device_id),
+        ] {
+            if value.is_empty()
+                || value
+                    .chars()
+                    .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            {
+                fail(
+                    field,
+                    format!(
+                        "`{value}` must be non-empty and use only letters, digits, - and _ (it is an MQTT topic level)"
+                    ),
+                );
             }
         }
         if !matches!(s.locale.as_str(), "zh-CN" | "en") {
-            fail("station.locale", format!("`{}` is not supported: use zh-CN or en", s.locale));
+            fail(
+                "station.locale",
+                format!("`{}` is not supported: use zh-CN or en", s.locale),
+            );
         }
         let b = &config.broker;
         if b.host.trim().is_empty() {
@@ -122,7 +139,10 @@ impl Station {
         if !(1..=65535).contains(&b.port) {
             fail("broker.port", format!("{} is not a TCP port", b.port));
         }
-        let tls_set = [&b.ca_file, &b.cert_file, &b.key_file].iter().filter(|f| f.is_some()).count();
+        let tls_set = [&b.ca_file, &b.cert_file, &b.key_file]
+            .iter()
+            .filter(|f| f.is_some())
+            .count();
         if tls_set != 0 && tls_set != 3 {
             fail("broker", "ca_file, cert_file and key_file go together: set all three (TLS) or none (local plain MQTT)".into());
         }
@@ -130,7 +150,13 @@ impl Station {
             return Err(ConfigErrors(errors));
         }
         let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
         let tls = match (&b.ca_file, &b.cert_file, &b.key_file) {
             (Some(ca), Some(cert), Some(key)) => Some(TlsFiles {
                 ca: resolve(ca),
@@ -172,14 +198,24 @@ mod tests {
     fn bad_values_name_the_field() {
         let cases = [
             ("locale = \"zh-CN\"", "locale = \"fr\"", "station.locale"),
-            ("store_id = \"sh-pudong-001\"", "store_id = \"sh/pudong\"", "station.store_id"),
+            (
+                "store_id = \"sh-pudong-001\"",
+                "store_id = \"sh/pudong\"",
+                "station.store_id",
+            ),
             ("port = 1883", "port = 0", "broker.port"),
             ("port = 1883", "port = 1883\nca_file = \"ca.crt\"", "broker"),
         ];
         for (from, to, field) in cases {
             assert!(GOOD.contains(from), "{from}");
-            let errs = Station::parse(&GOOD.replacen(from, to, 1), Path::new("s.toml")).expect_err(to);
-            assert!(errs.0.iter().any(|e| e.field == field && e.file == "s.toml"), "{errs}");
+            let errs =
+                Station::parse(&GOOD.replacen(from, to, 1), Path::new("s.toml")).expect_err(to);
+            assert!(
+                errs.0
+                    .iter()
+                    .any(|e| e.field == field && e.file == "s.toml"),
+                "{errs}"
+            );
         }
     }
 }

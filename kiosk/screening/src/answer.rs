@@ -90,7 +90,11 @@ impl Response {
         texts
             .into_iter()
             .enumerate()
-            .flat_map(|(segment, t)| tokenise(t).into_iter().map(move |token| Located { token, segment }))
+            .flat_map(|(segment, t)| {
+                tokenise(t)
+                    .into_iter()
+                    .map(move |token| Located { token, segment })
+            })
             .collect()
     }
 
@@ -109,7 +113,10 @@ impl Response {
         };
         let (sum, n) = segments
             .iter()
-            .filter_map(|s| s.confidence.map(|c| (c, s.text.chars().count().max(1) as f32)))
+            .filter_map(|s| {
+                s.confidence
+                    .map(|c| (c, s.text.chars().count().max(1) as f32))
+            })
             .fold((0.0, 0.0), |(sum, n), (c, w)| (sum + c * w, n + w));
         (n > 0.0).then(|| sum / n)
     }

@@ -261,6 +261,9 @@ mod tests {
         assert_eq!(intent(&near, "not fine"), Intent::No);
         assert_eq!(intent(&near, "not at all really fine"), Intent::Yes);
         cfg.negation_window = 5;
-        assert_eq!(intent(&Lexicon::new(&cfg), "not at all really fine"), Intent::No);
+        assert_eq!(
+            intent(&Lexicon::new(&cfg), "not at all really fine"),
+            Intent::No
+        );
     }
 }

@@ -30,7 +30,7 @@ impl<T: Clone> PhraseSet<T> {
             .map(|(p, tag)| (phrase_words(&p), tag, p))
             .filter(|(w, _, _)| !w.is_empty())
             .collect();
-        entries.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
         Self { entries }
     }
 
@@ -90,7 +90,12 @@ mod tests {
             ("没问题".to_string(), 'y'),
             ("没".to_string(), 'x'),
         ]);
-        let tags = |s: &str| set.find(&located(s)).into_iter().map(|h| h.tag).collect::<String>();
+        let tags = |s: &str| {
+            set.find(&located(s))
+                .into_iter()
+                .map(|h| h.tag)
+                .collect::<String>()
+        };
         assert_eq!(tags("no problem"), "y");
         assert_eq!(tags("no"), "n");
         assert_eq!(tags("I know nothing"), "");

@@ -175,9 +175,9 @@ impl RuleConfig {
     /// The rule's weight among the dimension's rules.
     pub fn weight(&self) -> f64 {
         match self {
-            Self::Intent { weight, .. } | Self::Keywords { weight, .. } | Self::Metric { weight, .. } => {
-                *weight
-            }
+            Self::Intent { weight, .. }
+            | Self::Keywords { weight, .. }
+            | Self::Metric { weight, .. } => *weight,
         }
     }
 

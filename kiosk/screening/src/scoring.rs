@@ -8,8 +8,8 @@ use crate::answer::{Answer, Response};
 use crate::intent::{Intent, Lexicon, Polarity};
 use crate::phrases::PhraseSet;
 use crate::result::{
-    AnswerSummary, DimensionScore, Evidence, Knockout, MetricValue, PhraseMatch, Reason, ReasonCode, Recommendation,
-    ScreeningResult, Status,
+    AnswerSummary, DimensionScore, Evidence, Knockout, MetricValue, PhraseMatch, Reason,
+    ReasonCode, Recommendation, ScreeningResult, Status,
 };
 use crate::role::{Metric, QuestionConfig, RoleConfig, RuleConfig, ScoringPolicy};
 use crate::text::{Located, units};
@@ -18,7 +18,9 @@ use crate::text::{Located, units};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScoringError {
     /// Not one answer per question.
-    #[error("role `{role}` has {expected} questions but {given} answers were given (one per question, in order)")]
+    #[error(
+        "role `{role}` has {expected} questions but {given} answers were given (one per question, in order)"
+    )]
     AnswerCount {
         /// Role id.
         role: String,
@@ -64,7 +66,11 @@ pub fn assess(policy: &ScoringPolicy, response: &Response) -> Quality {
 }
 
 /// Scores one screening. `answers` holds one answer per question, in the role's order.
-pub fn score(role: &RoleConfig, lexicon: &Lexicon, answers: &[Answer]) -> Result<ScreeningResult, ScoringError> {
+pub fn score(
+    role: &RoleConfig,
+    lexicon: &Lexicon,
+    answers: &[Answer],
+) -> Result<ScreeningResult, ScoringError> {
     if answers.len() != role.questions.len() {
         return Err(ScoringError::AnswerCount {
             role: role.id.clone(),
@@ -113,7 +119,11 @@ pub fn score(role: &RoleConfig, lexicon: &Lexicon, answers: &[Answer]) -> Result
     let mut weighted = 0.0;
     let mut complete = true;
     for d in &role.dimensions {
-        let evidence: Vec<Evidence> = found.iter().filter(|(id, _)| *id == d.id).map(|(_, e)| e.clone()).collect();
+        let evidence: Vec<Evidence> = found
+            .iter()
+            .filter(|(id, _)| *id == d.id)
+            .map(|(_, e)| e.clone())
+            .collect();
         let (sum, w) = evidence
             .iter()
             .filter_map(|e| e.score.map(|s| (s * e.weight, e.weight)))
@@ -127,7 +137,10 @@ pub fn score(role: &RoleConfig, lexicon: &Lexicon, answers: &[Answer]) -> Result
                     code: ReasonCode::DimensionUnscored,
                     question_id: None,
                     dimension: Some(d.id.clone()),
-                    message: format!("no usable evidence for `{}`: a person has to judge it", d.id),
+                    message: format!(
+                        "no usable evidence for `{}`: a person has to judge it",
+                        d.id
+                    ),
                 });
             }
         }
@@ -181,7 +194,10 @@ fn score_question(
     };
     let blocked = match assess(&role.scoring, response) {
         Quality::Usable => None,
-        Quality::NoSpeech => Some(reason(ReasonCode::NoSpeech, format!("no answer to `{}`", q.id))),
+        Quality::NoSpeech => Some(reason(
+            ReasonCode::NoSpeech,
+            format!("no answer to `{}`", q.id),
+        )),
         Quality::LowConfidence(c) => Some(reason(
             ReasonCode::LowConfidence,
             format!(
@@ -196,13 +212,19 @@ fn score_question(
         return q.rules.iter().map(|rule| unscored(q, rule, &why)).collect();
     }
 
-    let out: Vec<(String, Evidence)> =
-        q.rules.iter().map(|rule| apply(lexicon, q, rule, response, tokens)).collect();
+    let out: Vec<(String, Evidence)> = q
+        .rules
+        .iter()
+        .map(|rule| apply(lexicon, q, rule, response, tokens))
+        .collect();
     // "没有" or "yes" is short but a complete answer: only unrecognised short answers are doubtful.
-    let anything_recognised =
-        out.iter().any(|(_, e)| !e.matches.is_empty()) || lexicon.read(tokens).intent != Intent::Unknown;
+    let anything_recognised = out.iter().any(|(_, e)| !e.matches.is_empty())
+        || lexicon.read(tokens).intent != Intent::Unknown;
     let n = units(tokens);
-    if !matches!(response, Response::Tapped { .. }) && n < role.scoring.min_units && !anything_recognised {
+    if !matches!(response, Response::Tapped { .. })
+        && n < role.scoring.min_units
+        && !anything_recognised
+    {
         let why = format!("the answer to `{}` is too short to judge ({n} words)", q.id);
         reasons.push(reason(ReasonCode::TooShort, why.clone()));
         return q.rules.iter().map(|rule| unscored(q, rule, &why)).collect();
@@ -237,7 +259,11 @@ fn apply(
     response: &Response,
     tokens: &[Located],
 ) -> (String, Evidence) {
-    let at = |start: usize| tokens.get(start).and_then(|t| response.segment_start_ms(t.segment));
+    let at = |start: usize| {
+        tokens
+            .get(start)
+            .and_then(|t| response.segment_start_ms(t.segment))
+    };
     let mut e = Evidence {
         question_id: q.id.clone(),
         rule: rule.kind().to_string(),
@@ -251,7 +277,11 @@ fn apply(
         RuleConfig::Intent { yes, no, hedge, .. } => {
             let intent = match response {
                 Response::Tapped { yes: tapped } => {
-                    let (intent, word) = if *tapped { (Intent::Yes, "yes") } else { (Intent::No, "no") };
+                    let (intent, word) = if *tapped {
+                        (Intent::Yes, "yes")
+                    } else {
+                        (Intent::No, "no")
+                    };
                     e.matches.push(PhraseMatch {
                         phrase: format!("tapped {word}"),
                         meaning: word.to_string(),
@@ -279,13 +309,26 @@ fn apply(
                 Intent::Hedge => Some(*hedge),
                 Intent::Unknown => None,
             };
-            let heard = e.matches.iter().map(|m| format!("\u{201c}{}\u{201d}", m.phrase)).collect::<Vec<_>>();
+            let heard = e
+                .matches
+                .iter()
+                .map(|m| format!("\u{201c}{}\u{201d}", m.phrase))
+                .collect::<Vec<_>>();
             e.explanation = match e.score {
-                Some(s) => format!("answered {} ({}) → {s}", intent_name(intent), heard.join(", ")),
-                None => format!("could not tell whether the answer to `{}` means yes or no", q.id),
+                Some(s) => format!(
+                    "answered {} ({}) → {s}",
+                    intent_name(intent),
+                    heard.join(", ")
+                ),
+                None => format!(
+                    "could not tell whether the answer to `{}` means yes or no",
+                    q.id
+                ),
             };
         }
-        RuleConfig::Keywords { base, max, groups, .. } => {
+        RuleConfig::Keywords {
+            base, max, groups, ..
+        } => {
             let set = PhraseSet::new(
                 groups
                     .iter()
@@ -308,8 +351,12 @@ fn apply(
             }
             let s = total.min(*max).clamp(0.0, 100.0);
             e.score = Some(s);
-            let labels: Vec<&str> =
-                groups.iter().zip(&counted).filter(|(_, c)| **c).map(|(g, _)| g.label.as_str()).collect();
+            let labels: Vec<&str> = groups
+                .iter()
+                .zip(&counted)
+                .filter(|(_, c)| **c)
+                .map(|(g, _)| g.label.as_str())
+                .collect();
             e.explanation = if labels.is_empty() {
                 format!("mentioned none of the expected points → base {base}")
             } else {
@@ -326,7 +373,13 @@ fn apply(
                 });
                 e.explanation = format!("{} {v:.1} → {s:.0}", metric.name());
             }
-            None => e.explanation = format!("not scored: {} is not measured for a {} answer", metric.name(), response.source()),
+            None => {
+                e.explanation = format!(
+                    "not scored: {} is not measured for a {} answer",
+                    metric.name(),
+                    response.source()
+                )
+            }
         },
     }
     (rule.dimension().to_string(), e)
@@ -335,11 +388,14 @@ fn apply(
 fn measure(metric: Metric, response: &Response, tokens: &[Located]) -> Option<f64> {
     let n = units(tokens) as f64;
     let Response::Spoken { metrics, .. } = response else {
-        return (metric == Metric::Units && !matches!(response, Response::Tapped { .. })).then_some(n);
+        return (metric == Metric::Units && !matches!(response, Response::Tapped { .. }))
+            .then_some(n);
     };
     match metric {
         Metric::Units => Some(n),
-        Metric::SpeechRate => (metrics.speech_ms > 0).then(|| n * 60_000.0 / metrics.speech_ms as f64),
+        Metric::SpeechRate => {
+            (metrics.speech_ms > 0).then(|| n * 60_000.0 / metrics.speech_ms as f64)
+        }
         Metric::LatencyS => metrics.latency_ms.map(|ms| ms as f64 / 1000.0),
         Metric::SpeakingS => Some(metrics.speech_ms as f64 / 1000.0),
         Metric::PauseRatio => metrics.pause_ratio.map(f64::from),

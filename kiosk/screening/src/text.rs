@@ -34,7 +34,20 @@ pub fn is_cjk(c: char) -> bool {
 fn is_boundary(c: char) -> bool {
     matches!(
         c,
-        ',' | '.' | '!' | '?' | ';' | ':' | '\n' | '，' | '。' | '！' | '？' | '；' | '：' | '、' | '…'
+        ',' | '.'
+            | '!'
+            | '?'
+            | ';'
+            | ':'
+            | '\n'
+            | '，'
+            | '。'
+            | '！'
+            | '？'
+            | '；'
+            | '：'
+            | '、'
+            | '…'
     )
 }
 
@@ -96,7 +109,7 @@ pub fn join_words<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
     let mut prev_cjk = true;
     for w in words {
         let cjk = w.chars().all(is_cjk);
-        if !out.is_empty() && !(cjk && prev_cjk) {
+        if !(out.is_empty() || cjk && prev_cjk) {
             out.push(' ');
         }
         out.push_str(w);
@@ -107,7 +120,10 @@ pub fn join_words<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
 
 /// Number of speech units: Latin words plus CJK characters.
 pub fn units(tokens: &[Located]) -> usize {
-    tokens.iter().filter(|t| matches!(t.token, Token::Word(_))).count()
+    tokens
+        .iter()
+        .filter(|t| matches!(t.token, Token::Word(_)))
+        .count()
 }
 
 #[cfg(test)]
@@ -121,11 +137,17 @@ mod tests {
     #[test]
     fn normalisation_table() {
         let cases: &[(&str, &[&str])] = &[
-            ("Yes, two shifts are FINE!", &["yes", "two", "shifts", "are", "fine"]),
+            (
+                "Yes, two shifts are FINE!",
+                &["yes", "two", "shifts", "are", "fine"],
+            ),
             ("I can't do nights", &["i", "cant", "do", "nights"]),
             ("I can’t", &["i", "cant"]),
             ("沒問題", &["没", "问", "题"]),
-            ("我不能接受兩班倒。", &["我", "不", "能", "接", "受", "两", "班", "倒"]),
+            (
+                "我不能接受兩班倒。",
+                &["我", "不", "能", "接", "受", "两", "班", "倒"],
+            ),
             ("ＯＫ，可以", &["ok", "可", "以"]),
             ("3年经验", &["3", "年", "经", "验"]),
             ("", &[]),

@@ -61,8 +61,9 @@ pub fn parse_role(text: &str, file: &str) -> Result<RoleConfig, ConfigErrors> {
 
 /// Parses a lexicon file's text and checks it has words to match.
 pub fn parse_lexicon(text: &str, file: &str) -> Result<LexiconConfig, ConfigErrors> {
-    let lex: LexiconConfig = toml::from_str(text)
-        .map_err(|e| ConfigErrors::file(file, "(file)", format!("not a valid lexicon file: {e}")))?;
+    let lex: LexiconConfig = toml::from_str(text).map_err(|e| {
+        ConfigErrors::file(file, "(file)", format!("not a valid lexicon file: {e}"))
+    })?;
     let mut errors = Vec::new();
     for (lang, words) in &lex.intent {
         for (name, list) in [("yes", &words.yes), ("no", &words.no)] {
@@ -77,9 +78,17 @@ pub fn parse_lexicon(text: &str, file: &str) -> Result<LexiconConfig, ConfigErro
         }
     }
     if lex.intent.is_empty() {
-        return Err(ConfigErrors::file(file, "intent", "needs at least one language, e.g. [intent.en]"));
+        return Err(ConfigErrors::file(
+            file,
+            "intent",
+            "needs at least one language, e.g. [intent.en]",
+        ));
     }
-    if errors.is_empty() { Ok(lex) } else { Err(ConfigErrors(errors)) }
+    if errors.is_empty() {
+        Ok(lex)
+    } else {
+        Err(ConfigErrors(errors))
+    }
 }
 
 struct Check<'a> {
@@ -126,7 +135,10 @@ pub fn validate_role(role: &RoleConfig, file: &str) -> Result<(), ConfigErrors> 
     }
     c.both_languages("name", &role.name);
     if !(0..=100).contains(&role.pass_threshold) {
-        c.fail("pass_threshold", format!("must be between 0 and 100, is {}", role.pass_threshold));
+        c.fail(
+            "pass_threshold",
+            format!("must be between 0 and 100, is {}", role.pass_threshold),
+        );
     }
     if !(0.0..=1.0).contains(&role.scoring.min_asr_confidence) {
         c.fail("scoring.min_asr_confidence", "must be between 0 and 1");
@@ -137,16 +149,25 @@ pub fn validate_role(role: &RoleConfig, file: &str) -> Result<(), ConfigErrors> 
     let mut declared = HashSet::new();
     for (i, d) in role.dimensions.iter().enumerate() {
         if !declared.insert(d.id.as_str()) {
-            c.fail(format!("dimensions[{i}].id"), format!("`{}` is declared twice", d.id));
+            c.fail(
+                format!("dimensions[{i}].id"),
+                format!("`{}` is declared twice", d.id),
+            );
         }
         c.both_languages(&format!("dimensions[{i}].name"), &d.name);
         if d.weight <= 0 {
-            c.fail(format!("dimensions[{i}].weight"), format!("must be positive, is {}", d.weight));
+            c.fail(
+                format!("dimensions[{i}].weight"),
+                format!("must be positive, is {}", d.weight),
+            );
         }
     }
     let sum: i64 = role.dimensions.iter().map(|d| d.weight).sum();
     if !role.dimensions.is_empty() && sum != 100 {
-        c.fail("dimensions[].weight", format!("weights must sum to 100, they sum to {sum}"));
+        c.fail(
+            "dimensions[].weight",
+            format!("weights must sum to 100, they sum to {sum}"),
+        );
     }
     if role.questions.is_empty() {
         c.fail("questions", "at least one question is needed");
@@ -156,37 +177,59 @@ pub fn validate_role(role: &RoleConfig, file: &str) -> Result<(), ConfigErrors> 
     for (qi, q) in role.questions.iter().enumerate() {
         let at = format!("questions[{qi}]");
         if q.id.trim().is_empty() || !ids.insert(q.id.as_str()) {
-            c.fail(format!("{at}.id"), format!("`{}` must be non-empty and unique", q.id));
+            c.fail(
+                format!("{at}.id"),
+                format!("`{}` must be non-empty and unique", q.id),
+            );
         }
         c.both_languages(&format!("{at}.prompt"), &q.prompt);
         if q.time_limit_s <= 0 {
-            c.fail(format!("{at}.time_limit_s"), format!("must be positive, is {}", q.time_limit_s));
+            c.fail(
+                format!("{at}.time_limit_s"),
+                format!("must be positive, is {}", q.time_limit_s),
+            );
         }
         if q.rules.is_empty() {
-            c.fail(format!("{at}.rules"), "a question needs at least one evidence rule");
+            c.fail(
+                format!("{at}.rules"),
+                "a question needs at least one evidence rule",
+            );
         }
         for (ri, rule) in q.rules.iter().enumerate() {
             let at = format!("{at}.rules[{ri}]");
             let dim = rule.dimension();
             used.insert(dim);
             if !declared.contains(dim) {
-                c.fail(format!("{at}.dimension"), format!("`{dim}` is not declared in [[dimensions]]"));
+                c.fail(
+                    format!("{at}.dimension"),
+                    format!("`{dim}` is not declared in [[dimensions]]"),
+                );
             }
-            if !(rule.weight() > 0.0) {
+            if rule.weight().is_nan() || rule.weight() <= 0.0 {
                 c.fail(format!("{at}.weight"), "must be positive");
             }
             if q.kind == QuestionKind::Tap && !matches!(rule, RuleConfig::Intent { .. }) {
-                c.fail(format!("{at}.type"), "a tap question only takes `intent` rules");
+                c.fail(
+                    format!("{at}.type"),
+                    "a tap question only takes `intent` rules",
+                );
             }
             check_rule(&mut c, &at, rule);
         }
     }
     for d in &role.dimensions {
         if !used.contains(d.id.as_str()) {
-            c.fail("dimensions", format!("`{}` is declared but no rule feeds it", d.id));
+            c.fail(
+                "dimensions",
+                format!("`{}` is declared but no rule feeds it", d.id),
+            );
         }
     }
-    if c.errors.is_empty() { Ok(()) } else { Err(ConfigErrors(c.errors)) }
+    if c.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigErrors(c.errors))
+    }
 }
 
 fn check_rule(c: &mut Check<'_>, at: &str, rule: &RuleConfig) {
@@ -196,7 +239,9 @@ fn check_rule(c: &mut Check<'_>, at: &str, rule: &RuleConfig) {
             c.score(format!("{at}.no"), *no);
             c.score(format!("{at}.hedge"), *hedge);
         }
-        RuleConfig::Keywords { base, max, groups, .. } => {
+        RuleConfig::Keywords {
+            base, max, groups, ..
+        } => {
             c.score(format!("{at}.base"), *base);
             c.score(format!("{at}.max"), *max);
             if groups.is_empty() {
@@ -204,13 +249,19 @@ fn check_rule(c: &mut Check<'_>, at: &str, rule: &RuleConfig) {
             }
             for (gi, g) in groups.iter().enumerate() {
                 if g.phrases.iter().all(|p| phrase_words(p).is_empty()) {
-                    c.fail(format!("{at}.groups[{gi}].phrases"), "needs at least one phrase with words in it");
+                    c.fail(
+                        format!("{at}.groups[{gi}].phrases"),
+                        "needs at least one phrase with words in it",
+                    );
                 }
             }
         }
         RuleConfig::Metric { curve, .. } => {
             if curve.is_empty() {
-                c.fail(format!("{at}.curve"), "needs at least one [value, score] point");
+                c.fail(
+                    format!("{at}.curve"),
+                    "needs at least one [value, score] point",
+                );
             }
             for (pi, [_, s]) in curve.iter().enumerate() {
                 c.score(format!("{at}.curve[{pi}][1]"), *s);

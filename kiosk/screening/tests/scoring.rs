@@ -6,7 +6,12 @@ use common::{lexicon, role, spoken, typed};
 use kiosk_screening::{Answer, ReasonCode, Recommendation, Response, ScoringError, score};
 
 fn dim(result: &kiosk_screening::ScreeningResult, id: &str) -> Option<u8> {
-    result.dimensions.iter().find(|d| d.id == id).expect("dimension exists").score
+    result
+        .dimensions
+        .iter()
+        .find(|d| d.id == id)
+        .expect("dimension exists")
+        .score
 }
 
 #[test]
@@ -30,11 +35,24 @@ fn factory_worker_willingness_follows_the_two_shift_answer() {
         ("看情况吧", 40, 70),
     ];
     for (answer, lo, hi) in cases {
-        for motivation in ["I want a stable job near my home to support my family", "我想找个稳定的工作，长期干下去"] {
-            let answers = typed(&r, &[motivation, answer, "I worked two years on a production line"]);
+        for motivation in [
+            "I want a stable job near my home to support my family",
+            "我想找个稳定的工作，长期干下去",
+        ] {
+            let answers = typed(
+                &r,
+                &[
+                    motivation,
+                    answer,
+                    "I worked two years on a production line",
+                ],
+            );
             let result = score(&r, &lex, &answers).expect("scores");
             let w = dim(&result, "willingness").expect("willingness scored");
-            assert!((*lo..=*hi).contains(&w), "{answer:?} with {motivation:?}: willingness {w} not in {lo}..={hi}");
+            assert!(
+                (*lo..=*hi).contains(&w),
+                "{answer:?} with {motivation:?}: willingness {w} not in {lo}..={hi}"
+            );
         }
     }
 }
@@ -51,14 +69,22 @@ fn clear_good_answers_advance_and_clear_refusal_is_not_review() {
         ],
     );
     let result = score(&r, &lexicon(), &good).expect("scores");
-    assert_eq!(result.recommendation, Recommendation::Advance, "{result:#?}");
+    assert_eq!(
+        result.recommendation,
+        Recommendation::Advance,
+        "{result:#?}"
+    );
     assert!(result.reasons.is_empty());
     assert!(result.total.expect("total") >= 60);
     assert_eq!(result.status.as_str(), "awaiting_review");
 
     let weak = typed(&r, &["I just need any job right now", "no", "没有"]);
     let result = score(&r, &lexicon(), &weak).expect("scores");
-    assert_eq!(result.recommendation, Recommendation::NotRecommended, "{result:#?}");
+    assert_eq!(
+        result.recommendation,
+        Recommendation::NotRecommended,
+        "{result:#?}"
+    );
     assert!(result.total.expect("total") < 60);
 }
 
@@ -70,32 +96,60 @@ fn bad_input_goes_to_review_never_a_low_score() {
     // (answers, the reason code expected, the question it names)
     let cases: Vec<(Vec<Response>, ReasonCode, &str)> = vec![
         (
-            vec![Response::Typed { text: "".into() }, Response::Typed { text: "yes".into() }, Response::Typed { text: "two years in a factory".into() }],
+            vec![
+                Response::Typed { text: "".into() },
+                Response::Typed { text: "yes".into() },
+                Response::Typed {
+                    text: "two years in a factory".into(),
+                },
+            ],
             ReasonCode::NoSpeech,
             "motivation",
         ),
         (
-            vec![Response::Typed { text: fine.into() }, Response::Missing, Response::Typed { text: "two years in a factory".into() }],
+            vec![
+                Response::Typed { text: fine.into() },
+                Response::Missing,
+                Response::Typed {
+                    text: "two years in a factory".into(),
+                },
+            ],
             ReasonCode::NoSpeech,
             "two-shifts",
         ),
         (
-            vec![spoken(fine, 0.9, 4000), spoken("no", 0.31, 500), spoken("two years in a factory", 0.9, 3000)],
+            vec![
+                spoken(fine, 0.9, 4000),
+                spoken("no", 0.31, 500),
+                spoken("two years in a factory", 0.9, 3000),
+            ],
             ReasonCode::LowConfidence,
             "two-shifts",
         ),
         (
-            vec![spoken("um", 0.9, 300), spoken("yes", 0.9, 500), spoken("two years in a factory", 0.9, 3000)],
+            vec![
+                spoken("um", 0.9, 300),
+                spoken("yes", 0.9, 500),
+                spoken("two years in a factory", 0.9, 3000),
+            ],
             ReasonCode::TooShort,
             "motivation",
         ),
         (
-            vec![spoken(fine, 0.9, 4000), spoken("I like the colour blue", 0.9, 1500), spoken("two years in a factory", 0.9, 3000)],
+            vec![
+                spoken(fine, 0.9, 4000),
+                spoken("I like the colour blue", 0.9, 1500),
+                spoken("two years in a factory", 0.9, 3000),
+            ],
             ReasonCode::UnclearIntent,
             "two-shifts",
         ),
         (
-            vec![spoken(fine, 0.9, 4000), spoken("   ", 0.9, 0), spoken("two years in a factory", 0.9, 3000)],
+            vec![
+                spoken(fine, 0.9, 4000),
+                spoken("   ", 0.9, 0),
+                spoken("two years in a factory", 0.9, 3000),
+            ],
             ReasonCode::NoSpeech,
             "two-shifts",
         ),
@@ -105,11 +159,22 @@ fn bad_input_goes_to_review_never_a_low_score() {
             .questions
             .iter()
             .zip(responses)
-            .map(|(q, response)| Answer { question_id: q.id.clone(), response })
+            .map(|(q, response)| Answer {
+                question_id: q.id.clone(),
+                response,
+            })
             .collect();
         let result = score(&r, &lex, &answers).expect("scores");
-        assert_eq!(result.recommendation, Recommendation::Review, "{code:?}: {result:#?}");
-        let reason = result.reasons.iter().find(|x| x.code == code).unwrap_or_else(|| panic!("{code:?} missing: {:#?}", result.reasons));
+        assert_eq!(
+            result.recommendation,
+            Recommendation::Review,
+            "{code:?}: {result:#?}"
+        );
+        let reason = result
+            .reasons
+            .iter()
+            .find(|x| x.code == code)
+            .unwrap_or_else(|| panic!("{code:?} missing: {:#?}", result.reasons));
         assert_eq!(reason.question_id.as_deref(), Some(question));
         // The doubtful question fed nothing: every evidence item from it is unscored.
         for d in &result.dimensions {
@@ -127,7 +192,12 @@ fn all_empty_answers_give_review_and_no_total() {
     assert_eq!(result.recommendation, Recommendation::Review);
     assert_eq!(result.total, None);
     assert!(result.dimensions.iter().all(|d| d.score.is_none()));
-    assert!(result.reasons.iter().any(|x| x.code == ReasonCode::DimensionUnscored));
+    assert!(
+        result
+            .reasons
+            .iter()
+            .any(|x| x.code == ReasonCode::DimensionUnscored)
+    );
 }
 
 #[test]
@@ -141,28 +211,64 @@ fn evidence_names_the_phrase_and_when_it_was_said() {
             spoken("我不能接受两班倒", 0.9, 2000),
             spoken("在工厂做过两年", 0.9, 2000),
         ])
-        .map(|(q, response)| Answer { question_id: q.id.clone(), response })
+        .map(|(q, response)| Answer {
+            question_id: q.id.clone(),
+            response,
+        })
         .collect();
     let result = score(&r, &lexicon(), &answers).expect("scores");
-    let will = result.dimensions.iter().find(|d| d.id == "willingness").expect("dimension");
-    let intent = will.evidence.iter().find(|e| e.rule == "intent").expect("intent evidence");
+    let will = result
+        .dimensions
+        .iter()
+        .find(|d| d.id == "willingness")
+        .expect("dimension");
+    let intent = will
+        .evidence
+        .iter()
+        .find(|e| e.rule == "intent")
+        .expect("intent evidence");
     assert_eq!(intent.score, Some(10.0));
     assert_eq!(intent.matches[0].phrase, "不能 … 接受");
     assert_eq!(intent.matches[0].meaning, "no");
     assert_eq!(intent.matches[0].at_ms, Some(400));
-    let comm = result.dimensions.iter().find(|d| d.id == "communication").expect("dimension");
-    let rate = comm.evidence.iter().find(|e| e.metric.as_ref().is_some_and(|m| m.name == "speech_rate")).expect("rate");
+    let comm = result
+        .dimensions
+        .iter()
+        .find(|d| d.id == "communication")
+        .expect("dimension");
+    let rate = comm
+        .evidence
+        .iter()
+        .find(|e| e.metric.as_ref().is_some_and(|m| m.name == "speech_rate"))
+        .expect("rate");
     // 8 characters in 2.5 s = 192 per minute.
     assert_eq!(rate.metric.as_ref().map(|m| m.value.round()), Some(192.0));
-    assert!(comm.evidence.iter().any(|e| e.matches.iter().any(|m| m.phrase == "稳定" && m.meaning == "stability")));
+    assert!(comm.evidence.iter().any(|e| {
+        e.matches
+            .iter()
+            .any(|m| m.phrase == "稳定" && m.meaning == "stability")
+    }));
 }
 
 #[test]
 fn traditional_characters_and_full_width_text_match_like_simplified() {
     let r = role("factory-worker");
-    let a = score(&r, &lexicon(), &typed(&r, &["我想要穩定的工作", "兩班倒沒問題", "在工廠做過兩年"])).expect("scores");
-    let b = score(&r, &lexicon(), &typed(&r, &["我想要稳定的工作", "两班倒没问题", "在工厂做过两年"])).expect("scores");
-    assert_eq!(a.dimensions.iter().map(|d| d.score).collect::<Vec<_>>(), b.dimensions.iter().map(|d| d.score).collect::<Vec<_>>());
+    let a = score(
+        &r,
+        &lexicon(),
+        &typed(&r, &["我想要穩定的工作", "兩班倒沒問題", "在工廠做過兩年"]),
+    )
+    .expect("scores");
+    let b = score(
+        &r,
+        &lexicon(),
+        &typed(&r, &["我想要稳定的工作", "两班倒没问题", "在工厂做过两年"]),
+    )
+    .expect("scores");
+    assert_eq!(
+        a.dimensions.iter().map(|d| d.score).collect::<Vec<_>>(),
+        b.dimensions.iter().map(|d| d.score).collect::<Vec<_>>()
+    );
     assert_eq!(dim(&a, "willingness"), dim(&b, "willingness"));
 }
 
@@ -171,14 +277,25 @@ fn tap_questions_score_from_the_button() {
     let r = role("nurse");
     let lex = lexicon();
     let mk = |licence: bool| {
-        let mut answers = typed(&r, &["yes I can", "I worked five years in a hospital surgical ward doing wound care and medication with patients", ""]);
+        let mut answers = typed(
+            &r,
+            &[
+                "yes I can",
+                "I worked five years in a hospital surgical ward doing wound care and medication with patients",
+                "",
+            ],
+        );
         answers[2].response = Response::Tapped { yes: licence };
         score(&r, &lex, &answers).expect("scores")
     };
     let with = mk(true);
     let without = mk(false);
     assert!(dim(&with, "experience") > dim(&without, "experience"));
-    let tap = with.dimensions[0].evidence.iter().find(|e| e.question_id == "licence").expect("tap evidence");
+    let tap = with.dimensions[0]
+        .evidence
+        .iter()
+        .find(|e| e.question_id == "licence")
+        .expect("tap evidence");
     assert_eq!(tap.score, Some(100.0));
     assert_eq!(tap.matches[0].phrase, "tapped yes");
     assert!(with.reasons.is_empty(), "{:?}", with.reasons);
@@ -212,7 +329,12 @@ fn every_shipped_role_scores_good_answers_above_bad_ones() {
         let r = role(id);
         let g = score(&r, &lex, &typed(&r, good)).expect("scores");
         let b = score(&r, &lex, &typed(&r, bad)).expect("scores");
-        assert!(g.total > b.total, "{id}: good {:?} vs bad {:?}", g.total, b.total);
+        assert!(
+            g.total > b.total,
+            "{id}: good {:?} vs bad {:?}",
+            g.total,
+            b.total
+        );
         assert_eq!(g.recommendation, Recommendation::Advance, "{id}: {g:#?}");
     }
 }
@@ -221,17 +343,34 @@ fn every_shipped_role_scores_good_answers_above_bad_ones() {
 fn answers_must_fit_the_role() {
     let r = role("factory-worker");
     let err = score(&r, &lexicon(), &typed(&r, &["one", "two"])).expect_err("too few");
-    assert!(matches!(err, ScoringError::AnswerCount { expected: 3, given: 2, .. }));
+    assert!(matches!(
+        err,
+        ScoringError::AnswerCount {
+            expected: 3,
+            given: 2,
+            ..
+        }
+    ));
     assert!(err.to_string().contains("3 questions but 2 answers"));
     let mut answers = typed(&r, &["a", "b", "c"]);
     answers.swap(0, 1);
-    assert!(matches!(score(&r, &lexicon(), &answers), Err(ScoringError::QuestionMismatch { position: 1, .. })));
+    assert!(matches!(
+        score(&r, &lexicon(), &answers),
+        Err(ScoringError::QuestionMismatch { position: 1, .. })
+    ));
 }
 
 #[test]
 fn scoring_is_deterministic() {
     let r = role("sales-associate");
-    let answers = typed(&r, &["sorry, I understand, let me exchange it", "the price is good value", "yes"]);
+    let answers = typed(
+        &r,
+        &[
+            "sorry, I understand, let me exchange it",
+            "the price is good value",
+            "yes",
+        ],
+    );
     let a = serde_json::to_string(&score(&r, &lexicon(), &answers).expect("scores")).expect("json");
     let b = serde_json::to_string(&score(&r, &lexicon(), &answers).expect("scores")).expect("json");
     assert_eq!(a, b);
@@ -241,7 +380,14 @@ fn scoring_is_deterministic() {
 fn metric_curves_interpolate_and_clamp() {
     use kiosk_screening::scoring::along;
     let curve = [[1.0, 100.0], [4.0, 90.0], [10.0, 50.0]];
-    for (v, expected) in [(0.0, 100.0), (1.0, 100.0), (2.5, 95.0), (7.0, 70.0), (10.0, 50.0), (60.0, 50.0)] {
+    for (v, expected) in [
+        (0.0, 100.0),
+        (1.0, 100.0),
+        (2.5, 95.0),
+        (7.0, 70.0),
+        (10.0, 50.0),
+        (60.0, 50.0),
+    ] {
         assert!((along(&curve, v) - expected).abs() < 1e-9, "{v}");
     }
 }
@@ -252,8 +398,16 @@ fn a_clear_no_to_a_must_have_is_never_advanced() {
     let lex = lexicon();
     let strong = "我想找一份稳定的工作，离家近，工资也不错，还能学点技术，想长期干下去";
     let experience = "我在电子厂流水线做过两年组装和包装，很注意安全";
-    let refused = score(&r, &lex, &typed(&r, &[strong, "我不能接受两班倒", experience])).expect("scores");
-    assert!(refused.total.expect("total") >= r.pass_threshold as u8, "the total alone would pass");
+    let refused = score(
+        &r,
+        &lex,
+        &typed(&r, &[strong, "我不能接受两班倒", experience]),
+    )
+    .expect("scores");
+    assert!(
+        refused.total.expect("total") >= r.pass_threshold as u8,
+        "the total alone would pass"
+    );
     assert_eq!(refused.recommendation, Recommendation::NotRecommended);
     assert_eq!(refused.knockouts.len(), 1);
     assert_eq!(refused.knockouts[0].question_id, "two-shifts");
@@ -262,9 +416,23 @@ fn a_clear_no_to_a_must_have_is_never_advanced() {
     assert!(hedged.knockouts.is_empty());
     // A tapped "no" to the nurse licence is one too.
     let n = role("nurse");
-    let mut answers = typed(&n, &["yes", "five years on a surgical ward in a hospital, wound care and medication for patients", ""]);
+    let mut answers = typed(
+        &n,
+        &[
+            "yes",
+            "five years on a surgical ward in a hospital, wound care and medication for patients",
+            "",
+        ],
+    );
     answers[2].response = Response::Tapped { yes: false };
     let result = score(&n, &lex, &answers).expect("scores");
-    assert_eq!(result.knockouts.iter().map(|k| k.question_id.as_str()).collect::<Vec<_>>(), ["licence"]);
+    assert_eq!(
+        result
+            .knockouts
+            .iter()
+            .map(|k| k.question_id.as_str())
+            .collect::<Vec<_>>(),
+        ["licence"]
+    );
     assert_eq!(result.recommendation, Recommendation::NotRecommended);
 }

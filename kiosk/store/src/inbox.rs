@@ -17,7 +17,13 @@ pub enum InboxOutcome {
 
 impl Store {
     /// Stores `payload` as the current `kind`/`key` document if `version` is newer than the one held.
-    pub fn inbox_apply(&mut self, kind: &str, key: &str, version: i64, payload: &str) -> Result<InboxOutcome, StoreError> {
+    pub fn inbox_apply(
+        &mut self,
+        kind: &str,
+        key: &str,
+        version: i64,
+        payload: &str,
+    ) -> Result<InboxOutcome, StoreError> {
         let n = self.conn.execute(
             "INSERT INTO inbox (kind, key, version, payload, received_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, payload = excluded.payload,
@@ -25,16 +31,22 @@ impl Store {
              WHERE excluded.version > inbox.version",
             params![kind, key, version, payload, now().to_rfc3339()],
         )?;
-        Ok(if n == 1 { InboxOutcome::Applied } else { InboxOutcome::Stale })
+        Ok(if n == 1 {
+            InboxOutcome::Applied
+        } else {
+            InboxOutcome::Stale
+        })
     }
 
     /// The current document of `kind`/`key`: (version, payload).
     pub fn inbox_get(&self, kind: &str, key: &str) -> Result<Option<(i64, String)>, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT version, payload FROM inbox WHERE kind = ?1 AND key = ?2", [kind, key], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT version, payload FROM inbox WHERE kind = ?1 AND key = ?2",
+                [kind, key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?)
     }
 }

@@ -102,7 +102,12 @@ pub struct NewInterview<'a> {
 impl NewInterview<'_> {
     /// `typed` when no answer was spoken (authoring, tests), else `spoken`.
     pub fn source(&self) -> &'static str {
-        if self.answers.iter().any(|a| matches!(a.response, Response::Spoken { .. } | Response::Tapped { .. })) {
+        if self.answers.iter().any(|a| {
+            matches!(
+                a.response,
+                Response::Spoken { .. } | Response::Tapped { .. }
+            )
+        }) {
             "spoken"
         } else {
             "typed"
@@ -154,7 +159,9 @@ const RECEIPT_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 fn receipt_code() -> String {
     let bytes = Uuid::new_v4().into_bytes();
     let bits = u64::from_be_bytes([0, 0, 0, bytes[0], bytes[1], bytes[2], bytes[3], bytes[4]]);
-    let chars: String = (0..8).map(|i| RECEIPT_ALPHABET[((bits >> (35 - 5 * i)) & 31) as usize] as char).collect();
+    let chars: String = (0..8)
+        .map(|i| RECEIPT_ALPHABET[((bits >> (35 - 5 * i)) & 31) as usize] as char)
+        .collect();
     format!("{}-{}", &chars[..4], &chars[4..])
 }
 
@@ -173,10 +180,16 @@ impl Store {
         let created = now().to_rfc3339();
         let r = new.result;
 
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut receipt = receipt_code();
         while tx
-            .query_row("SELECT 1 FROM candidates WHERE receipt = ?1", [&receipt], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM candidates WHERE receipt = ?1",
+                [&receipt],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some()
         {
@@ -318,7 +331,11 @@ impl Store {
     pub fn result(&self, interview_id: &str) -> Result<ScreeningResult, StoreError> {
         let json: Option<String> = self
             .conn
-            .query_row("SELECT result_json FROM results WHERE interview_id = ?1", [interview_id], |r| r.get(0))
+            .query_row(
+                "SELECT result_json FROM results WHERE interview_id = ?1",
+                [interview_id],
+                |r| r.get(0),
+            )
             .optional()?;
         let json = json.ok_or_else(|| StoreError::NotFound(interview_id.to_string()))?;
         Ok(serde_json::from_str(&json)?)
@@ -326,7 +343,9 @@ impl Store {
 
     /// Number of interviews stored.
     pub fn interview_count(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("SELECT count(*) FROM interviews", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM interviews", [], |r| r.get(0))?)
     }
 }
 
@@ -340,7 +359,11 @@ mod tests {
         assert_eq!(codes.len(), 1000);
         for c in &codes {
             assert_eq!(c.len(), 9);
-            assert!(c.chars().all(|ch| ch == '-' || RECEIPT_ALPHABET.contains(&(ch as u8))), "{c}");
+            assert!(
+                c.chars()
+                    .all(|ch| ch == '-' || RECEIPT_ALPHABET.contains(&(ch as u8))),
+                "{c}"
+            );
             assert!(!c.contains(['I', 'L', 'O', 'U']));
         }
     }

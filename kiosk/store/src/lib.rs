@@ -12,7 +12,9 @@ mod payload;
 mod schema;
 
 pub use inbox::InboxOutcome;
-pub use interviews::{Candidate, Consent, ConsentKind, MediaRef, NewInterview, ResultRow, Saved, StationIdentity, now};
+pub use interviews::{
+    Candidate, Consent, ConsentKind, MediaRef, NewInterview, ResultRow, Saved, StationIdentity, now,
+};
 pub use outbox::{Backlog, OutboxEvent};
 pub use payload::{EVENT_INTERVIEW_RESULT, PAYLOAD_SCHEMA_VERSION, topic};
 pub use schema::SCHEMA_VERSION;
@@ -29,13 +31,17 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The disk is full: nothing was written.
-    #[error("the disk holding the database is full; nothing was saved. Free space (old media, logs) and try again")]
+    #[error(
+        "the disk holding the database is full; nothing was saved. Free space (old media, logs) and try again"
+    )]
     DiskFull,
     /// Another process held the database lock for longer than the busy timeout.
     #[error("the database stayed locked by another process for {}s; nothing was saved. Try again", BUSY_TIMEOUT.as_secs())]
     Busy,
     /// The file is not a SQLite database, or is damaged.
-    #[error("the database file {path} is damaged or not a kiosk database ({detail}); restore it from backup or move it aside")]
+    #[error(
+        "the database file {path} is damaged or not a kiosk database ({detail}); restore it from backup or move it aside"
+    )]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -54,7 +60,9 @@ pub enum StoreError {
     #[error("the database is not durable: {0}")]
     NotDurable(String),
     /// The database was written by a newer version of the kiosk.
-    #[error("the database has schema version {found} but this kiosk supports up to {supported}: update the kiosk software")]
+    #[error(
+        "the database has schema version {found} but this kiosk supports up to {supported}: update the kiosk software"
+    )]
     NewerSchema {
         /// Found in the file.
         found: i64,
@@ -97,9 +105,12 @@ impl Store {
             detail,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
         let mut store = Self {
             conn,
@@ -113,7 +124,10 @@ impl Store {
     fn classify(&self, e: StoreError) -> StoreError {
         match e {
             StoreError::Sqlite(ref inner)
-                if matches!(inner.sqlite_error_code(), Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)) =>
+                if matches!(
+                    inner.sqlite_error_code(),
+                    Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+                ) =>
             {
                 StoreError::Corrupt {
                     path: self.path.clone(),
@@ -126,14 +140,22 @@ impl Store {
 
     fn configure(&self) -> Result<(), StoreError> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        let mode: String = self.conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::NotDurable(format!("journal_mode is {mode}, expected wal")));
+            return Err(StoreError::NotDurable(format!(
+                "journal_mode is {mode}, expected wal"
+            )));
         }
         self.conn.pragma_update(None, "synchronous", "FULL")?;
-        let sync: i64 = self.conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        let sync: i64 = self
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))?;
         if sync != 2 {
-            return Err(StoreError::NotDurable(format!("synchronous is {sync}, expected 2 (FULL)")));
+            return Err(StoreError::NotDurable(format!(
+                "synchronous is {sync}, expected 2 (FULL)"
+            )));
         }
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(())
@@ -146,14 +168,19 @@ impl Store {
 
     /// Durability settings as SQLite reports them: (journal_mode, synchronous).
     pub fn durability(&self) -> Result<(String, i64), StoreError> {
-        let mode = self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-        let sync = self.conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        let mode = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        let sync = self
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))?;
         Ok((mode, sync))
     }
 
     /// Caps the database at `pages` pages, as a full disk would (used to test full-disk handling).
     pub fn set_max_page_count(&self, pages: i64) -> Result<(), StoreError> {
-        self.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
         Ok(())
     }
 
@@ -161,17 +188,37 @@ impl Store {
     /// its outbox event. Returns one line per problem; empty means consistent.
     pub fn check_consistency(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
-        let integrity: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let integrity: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         if integrity != "ok" {
             problems.push(format!("integrity_check: {integrity}"));
         }
         let checks = [
-            ("interview without result", "SELECT i.id FROM interviews i LEFT JOIN results r ON r.interview_id = i.id WHERE r.interview_id IS NULL"),
-            ("interview without outbox event", "SELECT i.id FROM interviews i WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.interview_id = i.id)"),
-            ("interview with missing answers", "SELECT i.id FROM interviews i WHERE i.question_count != (SELECT count(*) FROM answers a WHERE a.interview_id = i.id)"),
-            ("candidate without interview", "SELECT c.id FROM candidates c WHERE NOT EXISTS (SELECT 1 FROM interviews i WHERE i.candidate_id = c.id)"),
-            ("result without interview", "SELECT r.interview_id FROM results r LEFT JOIN interviews i ON i.id = r.interview_id WHERE i.id IS NULL"),
-            ("outbox event without interview", "SELECT o.event_id FROM outbox o WHERE o.interview_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.id = o.interview_id)"),
+            (
+                "interview without result",
+                "SELECT i.id FROM interviews i LEFT JOIN results r ON r.interview_id = i.id WHERE r.interview_id IS NULL",
+            ),
+            (
+                "interview without outbox event",
+                "SELECT i.id FROM interviews i WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.interview_id = i.id)",
+            ),
+            (
+                "interview with missing answers",
+                "SELECT i.id FROM interviews i WHERE i.question_count != (SELECT count(*) FROM answers a WHERE a.interview_id = i.id)",
+            ),
+            (
+                "candidate without interview",
+                "SELECT c.id FROM candidates c WHERE NOT EXISTS (SELECT 1 FROM interviews i WHERE i.candidate_id = c.id)",
+            ),
+            (
+                "result without interview",
+                "SELECT r.interview_id FROM results r LEFT JOIN interviews i ON i.id = r.interview_id WHERE i.id IS NULL",
+            ),
+            (
+                "outbox event without interview",
+                "SELECT o.event_id FROM outbox o WHERE o.interview_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.id = o.interview_id)",
+            ),
         ];
         for (what, sql) in checks {
             let mut stmt = self.conn.prepare(sql)?;

@@ -33,7 +33,11 @@ pub struct Backlog {
 
 impl Store {
     /// Unacknowledged events after `after_seq`, oldest first.
-    pub fn outbox_pending(&self, after_seq: i64, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+    pub fn outbox_pending(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT seq, event_id, event_type, topic, payload, attempts FROM outbox
              WHERE acked_at IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
@@ -61,7 +65,11 @@ impl Store {
     }
 
     /// Records a publish attempt (and its error, if any).
-    pub fn outbox_record_attempt(&mut self, seq: i64, error: Option<&str>) -> Result<(), StoreError> {
+    pub fn outbox_record_attempt(
+        &mut self,
+        seq: i64,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1",
             params![seq, error],

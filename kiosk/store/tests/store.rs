@@ -1,14 +1,25 @@
 //! The store on real SQLite files: durability settings, one-transaction saves, payload shape,
 //! outbox order and acks, idempotent inbox, clear errors for corrupt, newer and full databases.
 
-use kiosk_screening::{Answer, Lexicon, Response, RoleConfig, ScreeningResult, parse_lexicon, parse_role, score};
+use kiosk_screening::{
+    Answer, Lexicon, Response, RoleConfig, ScreeningResult, parse_lexicon, parse_role, score,
+};
 use kiosk_store::{
-    Candidate, Consent, ConsentKind, InboxOutcome, NewInterview, SCHEMA_VERSION, StationIdentity, Store, StoreError,
+    Candidate, Consent, ConsentKind, InboxOutcome, NewInterview, SCHEMA_VERSION, StationIdentity,
+    Store, StoreError,
 };
 
 fn role() -> (RoleConfig, Lexicon) {
-    let r = parse_role(include_str!("../../../provisioning/examples/roles/factory-worker.toml"), "fw").expect("role");
-    let l = parse_lexicon(include_str!("../../../provisioning/examples/roles/lexicon.toml"), "lex").expect("lexicon");
+    let r = parse_role(
+        include_str!("../../../provisioning/examples/roles/factory-worker.toml"),
+        "fw",
+    )
+    .expect("role");
+    let l = parse_lexicon(
+        include_str!("../../../provisioning/examples/roles/lexicon.toml"),
+        "lex",
+    )
+    .expect("lexicon");
     (r, Lexicon::new(&l))
 }
 
@@ -62,7 +73,11 @@ fn save(store: &mut Store, texts: [&str; 3]) -> kiosk_store::Saved {
         .expect("saved")
 }
 
-const GOOD: [&str; 3] = ["我想找稳定的工作", "可以，两班倒没问题", "在工厂流水线做过两年"];
+const GOOD: [&str; 3] = [
+    "我想找稳定的工作",
+    "可以，两班倒没问题",
+    "在工厂流水线做过两年",
+];
 
 #[test]
 fn open_sets_and_keeps_wal_full_and_migrates_once() {
@@ -75,7 +90,9 @@ fn open_sets_and_keeps_wal_full_and_migrates_once() {
     let store = Store::open(&path).expect("re-opens");
     assert_eq!(store.durability().expect("pragmas"), ("wal".to_string(), 2));
     let raw = rusqlite::Connection::open(&path).expect("raw");
-    let v: i64 = raw.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+    let v: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
     assert_eq!(v, SCHEMA_VERSION);
 }
 
@@ -109,20 +126,35 @@ fn saved_interview_is_listed_with_its_result_and_outbox_event() {
     assert_eq!(p["type"], "interview_result");
     assert_eq!(p["schema_version"], 1);
     assert_eq!(p["occurred_at"], "2026-11-25T09:31:15+08:00");
-    assert_eq!(p["store"], serde_json::json!({"value": "s1", "scheme": "store_id"}));
+    assert_eq!(
+        p["store"],
+        serde_json::json!({"value": "s1", "scheme": "store_id"})
+    );
     assert_eq!(p["interview"]["value"], saved.interview_id.as_str());
     assert_eq!(p["candidate"]["reference"]["value"], saved.receipt.as_str());
     assert_eq!(p["role"]["value"], "factory-worker");
     assert_eq!(p["status"], "awaiting_review");
-    let w = p["scores"].as_array().expect("scores").iter().find(|s| s["dimension"] == "willingness").expect("w");
+    let w = p["scores"]
+        .as_array()
+        .expect("scores")
+        .iter()
+        .find(|s| s["dimension"] == "willingness")
+        .expect("w");
     assert_eq!(w["score"]["minimum"], 0);
     assert_eq!(w["score"]["maximum"], 100);
-    assert_eq!(w["score"]["value"], 95, "(4 × 100 for the two-shift yes + 75 for \"想\") / 5");
+    assert_eq!(
+        w["score"]["value"], 95,
+        "(4 × 100 for the two-shift yes + 75 for \"想\") / 5"
+    );
     assert_eq!(p["answers"][1]["transcript"], "可以，两班倒没问题");
     assert_eq!(p["consents"][0]["kind"], "recording");
 
     assert!(store.outbox_mark_acked(ev.seq).expect("ack"));
-    assert!(!store.outbox_mark_acked(ev.seq).expect("ack twice is a no-op"));
+    assert!(
+        !store
+            .outbox_mark_acked(ev.seq)
+            .expect("ack twice is a no-op")
+    );
     assert!(store.list_results(10).expect("list")[0].synced);
     assert_eq!(store.outbox_backlog().expect("backlog").pending, 0);
 }
@@ -134,7 +166,9 @@ fn outbox_keeps_commit_order_and_counts_attempts() {
     let seqs: Vec<i64> = (0..5).map(|_| save(&mut store, GOOD).seq).collect();
     let pending = store.outbox_pending(0, 100).expect("pending");
     assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
-    store.outbox_record_attempt(seqs[0], Some("broker down")).expect("attempt");
+    store
+        .outbox_record_attempt(seqs[0], Some("broker down"))
+        .expect("attempt");
     store.outbox_mark_acked(seqs[1]).expect("ack");
     let pending = store.outbox_pending(0, 100).expect("pending");
     assert_eq!(pending.len(), 4);
@@ -149,13 +183,33 @@ fn outbox_keeps_commit_order_and_counts_attempts() {
 fn inbox_applies_each_version_once_and_ignores_older() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
-    let steps = [(3, InboxOutcome::Applied), (3, InboxOutcome::Stale), (2, InboxOutcome::Stale), (4, InboxOutcome::Applied)];
+    let steps = [
+        (3, InboxOutcome::Applied),
+        (3, InboxOutcome::Stale),
+        (2, InboxOutcome::Stale),
+        (4, InboxOutcome::Applied),
+    ];
     for (version, expected) in steps {
-        let got = store.inbox_apply("config", "station", version, &format!("{{\"v\":{version}}}")).expect("apply");
+        let got = store
+            .inbox_apply(
+                "config",
+                "station",
+                version,
+                &format!("{{\"v\":{version}}}"),
+            )
+            .expect("apply");
         assert_eq!(got, expected, "version {version}");
     }
-    assert_eq!(store.inbox_get("config", "station").expect("get"), Some((4, "{\"v\":4}".to_string())));
-    assert_eq!(store.inbox_apply("roster", "emp-1", 1, "{}").expect("apply"), InboxOutcome::Applied);
+    assert_eq!(
+        store.inbox_get("config", "station").expect("get"),
+        Some((4, "{\"v\":4}".to_string()))
+    );
+    assert_eq!(
+        store
+            .inbox_apply("roster", "emp-1", 1, "{}")
+            .expect("apply"),
+        InboxOutcome::Applied
+    );
     assert_eq!(store.inbox_get("roster", "nobody").expect("get"), None);
 }
 
@@ -170,9 +224,15 @@ fn corrupt_and_newer_databases_are_refused_clearly() {
 
     let newer = dir.path().join("newer.sqlite3");
     drop(Store::open(&newer).expect("opens"));
-    rusqlite::Connection::open(&newer).expect("raw").pragma_update(None, "user_version", 99).expect("bump");
+    rusqlite::Connection::open(&newer)
+        .expect("raw")
+        .pragma_update(None, "user_version", 99)
+        .expect("bump");
     let err = Store::open(&newer).expect_err("newer schema");
-    assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("update the kiosk software"));
 }
 
@@ -221,7 +281,11 @@ fn two_writers_on_one_file_never_see_busy() {
                 let mut store = Store::open(&path).expect("opens");
                 for _ in 0..25 {
                     save(&mut store, GOOD);
-                    let seq = store.outbox_pending(0, 1).expect("pending").first().map(|e| e.seq);
+                    let seq = store
+                        .outbox_pending(0, 1)
+                        .expect("pending")
+                        .first()
+                        .map(|e| e.seq);
                     if let Some(seq) = seq {
                         store.outbox_mark_acked(seq).expect("ack");
                     }

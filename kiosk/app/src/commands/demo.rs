@@ -32,11 +32,15 @@ pub fn run(station: &Path, answers: Option<&Path>, rounds: u64, quiet: bool) -> 
     let mut ctx = Context::load(station)?;
     let file: PathBuf = match answers {
         Some(p) => p.to_path_buf(),
-        None => station.parent().unwrap_or(Path::new(".")).join("demo-answers.toml"),
+        None => station
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("demo-answers.toml"),
     };
-    let text = std::fs::read_to_string(&file).with_context(|| format!("reading demo answers {}", file.display()))?;
-    let demo: DemoFile =
-        toml::from_str(&text).map_err(|e| UsageError(format!("{}: not a valid demo file: {e}", file.display())))?;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("reading demo answers {}", file.display()))?;
+    let demo: DemoFile = toml::from_str(&text)
+        .map_err(|e| UsageError(format!("{}: not a valid demo file: {e}", file.display())))?;
     let mut saved = 0u64;
     for _ in 0..rounds {
         for c in &demo.candidates {
@@ -53,15 +57,24 @@ pub fn run(station: &Path, answers: Option<&Path>, rounds: u64, quiet: bool) -> 
                     scored.receipt,
                     c.role,
                     scored.result.recommendation.as_str(),
-                    scored.result.total.map_or("—".to_string(), |t| t.to_string())
+                    scored
+                        .result
+                        .total
+                        .map_or("—".to_string(), |t| t.to_string())
                 );
             }
         }
     }
     if !quiet {
         println!();
-        print!("{}", render::results_table(&ctx.store.list_results(demo.candidates.len())?));
+        print!(
+            "{}",
+            render::results_table(&ctx.store.list_results(demo.candidates.len())?)
+        );
     }
-    println!("{saved} interview(s) saved to {}", ctx.store.path().display());
+    println!(
+        "{saved} interview(s) saved to {}",
+        ctx.store.path().display()
+    );
     Ok(())
 }

@@ -15,7 +15,11 @@ use crate::context::Context;
 /// Runs one command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Results { station, limit, json } => results::run(&station, limit, json),
+        Command::Results {
+            station,
+            limit,
+            json,
+        } => results::run(&station, limit, json),
         Command::Score {
             station,
             role,
@@ -48,7 +52,13 @@ pub struct Scored {
 }
 
 /// Scores typed answers for a role and stores them as one interview; returns after the commit.
-pub fn score_typed(ctx: &mut Context, role_id: &str, texts: &[String], candidate: Candidate, locale: &str) -> anyhow::Result<Scored> {
+pub fn score_typed(
+    ctx: &mut Context,
+    role_id: &str,
+    texts: &[String],
+    candidate: Candidate,
+    locale: &str,
+) -> anyhow::Result<Scored> {
     let role = ctx.role(role_id)?.clone();
     if texts.len() != role.questions.len() {
         let questions: Vec<&str> = role.questions.iter().map(|q| q.id.as_str()).collect();

@@ -14,7 +14,11 @@ pub fn run(station: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
     } else {
         print!("{}", render::results_table(&rows));
         let backlog = ctx.store.outbox_backlog()?;
-        println!("{} result(s) shown; {} event(s) waiting to sync", rows.len(), backlog.pending);
+        println!(
+            "{} result(s) shown; {} event(s) waiting to sync",
+            rows.len(),
+            backlog.pending
+        );
     }
     Ok(())
 }

@@ -8,7 +8,13 @@ use crate::context::Context;
 use crate::render;
 
 /// Runs the command.
-pub fn run(station: &Path, role: &str, answers: &[String], candidate: Candidate, json: bool) -> anyhow::Result<()> {
+pub fn run(
+    station: &Path,
+    role: &str,
+    answers: &[String],
+    candidate: Candidate,
+    json: bool,
+) -> anyhow::Result<()> {
     let mut ctx = Context::load(station)?;
     let locale = ctx.station.config.station.locale.clone();
     let scored = super::score_typed(&mut ctx, role, answers, candidate, &locale)?;

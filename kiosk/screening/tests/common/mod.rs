@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
-use kiosk_screening::{Answer, Lexicon, Response, RoleConfig, Segment, SpeechMetrics, parse_lexicon, parse_role};
+use kiosk_screening::{
+    Answer, Lexicon, Response, RoleConfig, Segment, SpeechMetrics, parse_lexicon, parse_role,
+};
 
 pub fn lexicon() -> Lexicon {
     let text = include_str!("../../../../provisioning/examples/roles/lexicon.toml");
@@ -11,8 +13,12 @@ pub fn lexicon() -> Lexicon {
 
 pub fn role(id: &str) -> RoleConfig {
     let text = match id {
-        "factory-worker" => include_str!("../../../../provisioning/examples/roles/factory-worker.toml"),
-        "sales-associate" => include_str!("../../../../provisioning/examples/roles/sales-associate.toml"),
+        "factory-worker" => {
+            include_str!("../../../../provisioning/examples/roles/factory-worker.toml")
+        }
+        "sales-associate" => {
+            include_str!("../../../../provisioning/examples/roles/sales-associate.toml")
+        }
         "nurse" => include_str!("../../../../provisioning/examples/roles/nurse.toml"),
         other => panic!("no shipped role {other}"),
     };
@@ -25,7 +31,9 @@ pub fn typed(role: &RoleConfig, texts: &[&str]) -> Vec<Answer> {
         .zip(texts)
         .map(|(q, t)| Answer {
             question_id: q.id.clone(),
-            response: Response::Typed { text: t.to_string() },
+            response: Response::Typed {
+                text: t.to_string(),
+            },
         })
         .collect()
 }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The two set-up commands of the README: `provisioning/dev.sh demo` and `provisioning/dev.sh test`.
+# Each installs what is missing (Debian packages from packages.txt, as root or through sudo),
+# builds the workspace and runs the demo or every check and test. Safe to run again.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else die "need root to install packages: run as root or install sudo"; fi
+}
+
+install_packages() {
+    local wanted missing=()
+    wanted=$(grep -v '^\s*#' "$here/packages.txt" | awk 'NF {print $1}')
+    for p in $wanted; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        say "Debian packages: all present"
+        return
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+check_rust() {
+    # Debian 12's own rustc (1.63) is too old for this workspace (edition 2024 needs ≥ 1.88).
+    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+    command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust ≥ 1.88 with rustup (https://rustup.rs), then run this again"
+    local v
+    v=$(rustc --version | awk '{print $2}')
+    [ "$(printf '%s\n1.88.0\n' "$v" | sort -V | head -n1)" = "1.88.0" ] || die "rustc $v is too old: need ≥ 1.88 (rustup update)"
+    rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt 2>/dev/null || true
+}
+
+setup() {
+    install_packages
+    check_rust
+}
+
+demo() {
+    setup
+    say "building"
+    cargo build -p kiosk --bin kiosk
+    say "scoring the sample candidates (provisioning/examples/demo-answers.toml)"
+    cargo run -q -p kiosk --bin kiosk -- demo --station provisioning/examples/station.toml
+}
+
+test_all() {
+    setup
+    say "format"
+    cargo fmt --all -- --check
+    say "lint"
+    cargo clippy --workspace --all-targets -- -D warnings
+    say "build binaries (the system tests run them)"
+    cargo build --workspace --bins
+    say "tests"
+    cargo test --workspace
+}
+
+case "${1:-}" in
+    demo) demo ;;
+    test) test_all ;;
+    setup) setup ;;
+    *) echo "usage: $0 demo|test|setup" >&2; exit 2 ;;
+esac
