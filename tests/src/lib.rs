@@ -1,7 +1,11 @@
 //! Helpers for system tests: find the workspace's built binaries and lay out a throw-away station.
 
+pub mod broker;
+pub mod cloud;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// `provisioning/examples` in this checkout.
 pub fn examples() -> PathBuf {
@@ -58,4 +62,120 @@ pub fn station(dir: &Path) -> PathBuf {
 /// The database file of a station made by [`station`].
 pub fn database(dir: &Path) -> PathBuf {
     dir.join("data/kiosk.sqlite3")
+}
+
+/// Points a station made by [`station`] at a broker port and appends `extra` lines (e.g. a `[sync]`
+/// section tuned for quick tests).
+pub fn configure_broker(station: &Path, port: u16, extra: &str) {
+    let text = std::fs::read_to_string(station).expect("station");
+    let text = text.replacen("port = 1883", &format!("port = {port}"), 1);
+    let text = match text.find("\n[sync]") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    std::fs::write(station, format!("{text}\n{extra}\n")).expect("write station");
+}
+
+/// `[sync]` settings that make faults show up in seconds rather than minutes.
+pub const FAST_SYNC: &str = "[sync]\nkeep_alive_s = 5\nwindow = 16\nhealth_interval_s = 1\nmax_attempts = 3\nbackoff_initial_ms = 100\nbackoff_max_s = 1\npoll_interval_ms = 10\n";
+
+/// A running `sync-agent`, SIGKILLed and reaped when dropped (also when a test fails).
+#[derive(Debug)]
+pub struct AgentProcess(Child);
+
+impl AgentProcess {
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// Waits for it to exit.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.0.wait().expect("agent reaped")
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `sync-agent --station S`, its log appended to `log`.
+pub fn start_agent(station: &Path, log: &Path) -> AgentProcess {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("agent log");
+    let child = Command::new(binary("sync-agent"))
+        .args(["--station", station.to_str().expect("utf8")])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("sync-agent starts");
+    AgentProcess(child)
+}
+
+/// Runs `kiosk demo` for `rounds` rounds of the 4 sample candidates.
+pub fn produce(station: &Path, rounds: u32) {
+    let out = kiosk(&[
+        "demo",
+        "--quiet",
+        "--rounds",
+        &rounds.to_string(),
+        "--station",
+        station.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "kiosk demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `sync-agent status --json` as JSON.
+pub fn agent_status(station: &Path) -> serde_json::Value {
+    let out = Command::new(binary("sync-agent"))
+        .args([
+            "status",
+            "--json",
+            "--station",
+            station.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("status runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("status json")
+}
+
+/// Waits until `check` holds, polling; panics with `what` and the last observation after `limit`.
+pub fn wait_until<T: std::fmt::Debug>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> (bool, T),
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (ok, seen) = check();
+        if ok {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last seen: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -14,6 +14,43 @@ pub struct StationConfig {
     pub station: StationSection,
     /// Where the sync agent sends results.
     pub broker: BrokerConfig,
+    /// How the sync agent behaves (all optional).
+    #[serde(default)]
+    pub sync: SyncSettings,
+}
+
+/// `[sync]`: the sync agent's timing and limits.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSettings {
+    /// MQTT keep-alive; a half-open connection is detected within about twice this.
+    pub keep_alive_s: u64,
+    /// Events published but not yet acknowledged, at most.
+    pub window: usize,
+    /// How often health is published and the state for `status` refreshed.
+    pub health_interval_s: u64,
+    /// Refusals by the broker before an event is quarantined.
+    pub max_attempts: i64,
+    /// First reconnect delay; doubles up to `backoff_max_s`, with full jitter.
+    pub backoff_initial_ms: u64,
+    /// Longest reconnect delay.
+    pub backoff_max_s: u64,
+    /// How often the outbox is checked for new events.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            keep_alive_s: 10,
+            window: 64,
+            health_interval_s: 30,
+            max_attempts: 5,
+            backoff_initial_ms: 250,
+            backoff_max_s: 30,
+            poll_interval_ms: 20,
+        }
+    }
 }
 
 /// `[station]`.
@@ -145,6 +182,29 @@ impl Station {
             .count();
         if tls_set != 0 && tls_set != 3 {
             fail("broker", "ca_file, cert_file and key_file go together: set all three (TLS) or none (local plain MQTT)".into());
+        }
+        let y = &config.sync;
+        for (field, ok) in [
+            ("sync.keep_alive_s", (5..=3600).contains(&y.keep_alive_s)),
+            ("sync.window", (1..=1000).contains(&y.window)),
+            (
+                "sync.health_interval_s",
+                (1..=86400).contains(&y.health_interval_s),
+            ),
+            ("sync.max_attempts", (1..=1000).contains(&y.max_attempts)),
+            (
+                "sync.backoff_initial_ms",
+                (10..=60_000).contains(&y.backoff_initial_ms),
+            ),
+            ("sync.backoff_max_s", (1..=3600).contains(&y.backoff_max_s)),
+            (
+                "sync.poll_interval_ms",
+                (1..=10_000).contains(&y.poll_interval_ms),
+            ),
+        ] {
+            if !ok {
+                fail(field, "is out of range (see README, [sync])".into());
+            }
         }
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));

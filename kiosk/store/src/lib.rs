@@ -10,14 +10,16 @@ mod interviews;
 mod outbox;
 mod payload;
 mod schema;
+mod sync_state;
 
 pub use inbox::InboxOutcome;
 pub use interviews::{
     Candidate, Consent, ConsentKind, MediaRef, NewInterview, ResultRow, Saved, StationIdentity, now,
 };
-pub use outbox::{Backlog, OutboxEvent};
+pub use outbox::{Backlog, OutboxEntry, OutboxEvent};
 pub use payload::{EVENT_INTERVIEW_RESULT, PAYLOAD_SCHEMA_VERSION, topic};
 pub use schema::SCHEMA_VERSION;
+pub use sync_state::SyncState;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -10,7 +10,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::StoreError;
 
 /// Migrations in order; migration `i` brings `user_version` from `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE candidates (
     id          TEXT PRIMARY KEY,
     receipt     TEXT NOT NULL UNIQUE,
@@ -102,7 +103,24 @@ CREATE TABLE inbox (
     received_at  TEXT NOT NULL,
     PRIMARY KEY (kind, key)
 );
-"#];
+"#,
+    r#"
+ALTER TABLE outbox ADD COLUMN quarantined_at TEXT;
+ALTER TABLE outbox ADD COLUMN quarantine_reason TEXT;
+DROP INDEX outbox_unacked;
+CREATE INDEX outbox_unsent ON outbox(seq) WHERE acked_at IS NULL AND quarantined_at IS NULL;
+
+CREATE TABLE sync_state (
+    id                 INTEGER PRIMARY KEY CHECK (id = 1),
+    pid                INTEGER NOT NULL,
+    connected          INTEGER NOT NULL,
+    last_error         TEXT,
+    last_connected_at  TEXT,
+    last_publish_at    TEXT,
+    updated_at         TEXT NOT NULL
+);
+"#,
+];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -166,9 +166,12 @@ fn outbox_keeps_commit_order_and_counts_attempts() {
     let seqs: Vec<i64> = (0..5).map(|_| save(&mut store, GOOD).seq).collect();
     let pending = store.outbox_pending(0, 100).expect("pending");
     assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
-    store
-        .outbox_record_attempt(seqs[0], Some("broker down"))
-        .expect("attempt");
+    assert_eq!(
+        store
+            .outbox_record_failure(seqs[0], "not authorized")
+            .expect("attempt"),
+        1
+    );
     store.outbox_mark_acked(seqs[1]).expect("ack");
     let pending = store.outbox_pending(0, 100).expect("pending");
     assert_eq!(pending.len(), 4);
@@ -177,6 +180,20 @@ fn outbox_keeps_commit_order_and_counts_attempts() {
     let backlog = store.outbox_backlog().expect("backlog");
     assert_eq!(backlog.pending, 4);
     assert!(backlog.oldest_created_at.is_some());
+    // A quarantined event stops blocking the queue but is kept with its reason.
+    store
+        .outbox_quarantine(seqs[0], "too large")
+        .expect("quarantine");
+    let pending = store.outbox_pending(0, 100).expect("pending");
+    assert_eq!(pending.first().map(|e| e.seq), Some(seqs[2]));
+    let backlog = store.outbox_backlog().expect("backlog");
+    assert_eq!((backlog.pending, backlog.quarantined), (3, 1));
+    assert_eq!(store.outbox_quarantined().expect("list")[0].2, "too large");
+    assert_eq!(
+        store.outbox_mark_acked_many(&seqs).expect("batch"),
+        4,
+        "every one not acked before"
+    );
 }
 
 #[test]

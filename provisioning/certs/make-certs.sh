@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Makes a certificate authority, a broker certificate and one client certificate per device, for
+# Mosquitto with `require_certificate true` + `use_identity_as_username true` (the certificate's
+# CN is the MQTT username the ACL's %u stands for, so the CN must be the device id).
+#
+#   make-certs.sh OUT_DIR BROKER_HOST DEVICE_ID [DEVICE_ID ...]
+#
+# Re-running keeps an existing CA (so existing device certificates stay valid) and adds what is
+# missing. For production, keep ca.key offline and issue device certificates at provisioning time.
+set -euo pipefail
+[ $# -ge 3 ] || { echo "usage: $0 OUT_DIR BROKER_HOST DEVICE_ID [DEVICE_ID ...]" >&2; exit 2; }
+out=$1; host=$2; shift 2
+command -v openssl >/dev/null || { echo "error: openssl is missing (apt-get install openssl)" >&2; exit 1; }
+mkdir -p "$out"; cd "$out"
+days=825
+
+if [ ! -f ca.key ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+        -subj "/CN=Interview kiosk test CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    chmod 600 ca.key
+fi
+
+issue() { # name CN extensions
+    local name=$1 cn=$2 ext=$3
+    [ -f "$name.crt" ] && return 0
+    openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$cn" 2>/dev/null
+    printf '%b' "$ext" > "$name.ext"
+    openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$name.crt" \
+        -days $days -extfile "$name.ext" 2>/dev/null
+    rm -f "$name.csr" "$name.ext"
+    chmod 600 "$name.key"
+}
+
+san="DNS:$host"
+case "$host" in *[!0-9.]*) ;; *) san="IP:$host" ;; esac
+issue broker "$host" "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=$san,DNS:localhost,IP:127.0.0.1\n"
+for device in "$@"; do
+    issue "$device" "$device" "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n"
+done
+echo "certificates in $(pwd): ca.crt, broker.{crt,key}, and {crt,key} for: $*"

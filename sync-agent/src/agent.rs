@@ -1,0 +1,498 @@
+//! The store-and-forward loop: outbox rows → QoS 1 publishes, PUBACK → acked in SQLite;
+//! downlink → inbox, acked to the broker only after the commit.
+//!
+//! The outbox is the only queue. rumqttc keeps in-flight publishes in memory and drops them when a
+//! session is lost, so after every disconnect the client's own pending requests are discarded and
+//! everything not acked is read again from SQLite. Publishes are matched to rows through the
+//! order of `Outgoing::Publish(pkid)` events (requests leave in the order they were given) and
+//! then by packet id to the PUBACK, whose v5 reason code is checked.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use kiosk_config::{Station, SyncSettings};
+use kiosk_store::{StationIdentity, Store, SyncState};
+use rumqttc::Outgoing;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{ConnAck, Packet, PubAck, PubAckReason, Publish};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, StateError};
+use serde_json::{Map, Value, json};
+
+use crate::backoff::Backoff;
+use crate::downlink;
+use crate::mqtt::presence;
+use crate::topics::Topics;
+
+/// A request handed to the client, waiting for its `Outgoing::Publish(pkid)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tracked {
+    /// An outbox row.
+    Outbox(i64),
+    /// Presence or health: nothing to record.
+    Other,
+}
+
+/// The agent's state between events.
+pub struct Agent {
+    store: Store,
+    client: AsyncClient,
+    station: Station,
+    identity: StationIdentity,
+    topics: Topics,
+    settings: SyncSettings,
+    connected: bool,
+    /// Highest outbox seq handed to the client during this connection.
+    cursor: i64,
+    /// Requests handed to the client, in order, before their packet id is known.
+    fifo: VecDeque<Tracked>,
+    /// Packet id → request, awaiting PUBACK.
+    inflight: HashMap<u16, Tracked>,
+    /// Outbox rows in `fifo` or `inflight`.
+    outbox_in_flight: usize,
+    /// PUBACKed rows not yet committed as acked.
+    acks: Vec<i64>,
+    /// When refused events may be offered again.
+    retry_at: Option<Instant>,
+    broker_max_packet: Option<u32>,
+    backoff: Backoff,
+    state: SyncState,
+    state_saved: Instant,
+}
+
+impl Agent {
+    /// An agent for this station, on an open store and a client whose event loop the caller polls.
+    pub fn new(station: Station, store: Store, client: AsyncClient) -> Self {
+        let s = &station.config.station;
+        let identity = StationIdentity {
+            tenant: s.tenant.clone(),
+            store_id: s.store_id.clone(),
+            device_id: s.device_id.clone(),
+        };
+        let settings = station.config.sync.clone();
+        Self {
+            topics: Topics::new(&identity),
+            backoff: Backoff::new(
+                Duration::from_millis(settings.backoff_initial_ms),
+                Duration::from_secs(settings.backoff_max_s),
+            ),
+            state: SyncState {
+                pid: i64::from(std::process::id()),
+                ..SyncState::default()
+            },
+            store,
+            client,
+            station,
+            identity,
+            settings,
+            connected: false,
+            cursor: 0,
+            fifo: VecDeque::new(),
+            inflight: HashMap::new(),
+            outbox_in_flight: 0,
+            acks: Vec::new(),
+            retry_at: None,
+            broker_max_packet: None,
+            state_saved: Instant::now(),
+        }
+    }
+
+    /// Runs until `shutdown` resolves, then leaves cleanly (offline presence, DISCONNECT).
+    pub async fn run(mut self, mut eventloop: EventLoop, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        self.save_state();
+        let mut tick = tokio::time::interval(Duration::from_millis(self.settings.poll_interval_ms));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut health =
+            tokio::time::interval(Duration::from_secs(self.settings.health_interval_s));
+        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            // The poll future is never cancelled: ticks are served beside it until it yields.
+            let polled = {
+                let poll = eventloop.poll();
+                tokio::pin!(poll);
+                loop {
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => break None,
+                        r = &mut poll => break Some(r),
+                        _ = tick.tick() => self.on_tick(),
+                        _ = health.tick() => self.on_health(),
+                    }
+                }
+            };
+            match polled {
+                None => return self.leave(&mut eventloop).await,
+                Some(Ok(event)) => self.on_event(event),
+                Some(Err(e)) => {
+                    // Whatever rumqttc kept for replay is stale: the outbox will be read again.
+                    eventloop.pending.clear();
+                    let delay = self.on_disconnect(&e);
+                    tokio::select! {
+                        () = &mut shutdown => return self.leave(&mut eventloop).await,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Incoming(Packet::ConnAck(ack)) => self.on_connected(&ack),
+            Event::Incoming(Packet::PubAck(ack)) => self.on_puback(&ack),
+            Event::Incoming(Packet::Publish(p)) => self.on_downlink(&p),
+            Event::Incoming(Packet::Disconnect(d)) => {
+                self.state.last_error = Some(format!(
+                    "the broker closed the connection: {:?}",
+                    d.reason_code
+                ));
+            }
+            Event::Outgoing(Outgoing::Publish(pkid)) => match self.fifo.pop_front() {
+                Some(t) if pkid != 0 => {
+                    self.inflight.insert(pkid, t);
+                }
+                Some(_) => {}
+                None => tracing::warn!(pkid, "publish that the agent did not make"),
+            },
+            _ => {}
+        }
+        if self.outbox_in_flight <= self.settings.window / 2 {
+            self.refill();
+        }
+        if self.acks.len() >= self.settings.window / 2 {
+            self.flush_acks();
+        }
+    }
+
+    fn on_connected(&mut self, ack: &ConnAck) {
+        let props = ack.properties.as_ref();
+        self.broker_max_packet = props.and_then(|p| p.max_packet_size);
+        tracing::info!(
+            session_present = ack.session_present,
+            max_packet = ?self.broker_max_packet,
+            "connected to {}:{}",
+            self.station.config.broker.host,
+            self.station.config.broker.port
+        );
+        self.connected = true;
+        self.backoff.reset();
+        self.fifo.clear();
+        self.inflight.clear();
+        self.outbox_in_flight = 0;
+        self.cursor = 0;
+        if let Err(e) = self
+            .client
+            .try_subscribe(self.topics.downlink_filter(), QoS::AtLeastOnce)
+        {
+            tracing::error!("cannot subscribe to downlink: {e}");
+        }
+        self.publish_other(
+            self.topics.status(),
+            QoS::AtLeastOnce,
+            true,
+            presence(&self.station, "online", "connected"),
+        );
+        self.state.connected = true;
+        self.state.last_error = None;
+        self.state.last_connected_at = Some(now());
+        self.save_state();
+        self.refill();
+    }
+
+    fn on_puback(&mut self, ack: &PubAck) {
+        match self.inflight.remove(&ack.pkid) {
+            Some(Tracked::Outbox(seq)) => {
+                self.outbox_in_flight = self.outbox_in_flight.saturating_sub(1);
+                match ack.reason {
+                    PubAckReason::Success => self.acks.push(seq),
+                    // Nobody in the cloud holds a subscription (its session is gone): the broker
+                    // would drop the event. Not the event's fault: kept, offered again later.
+                    PubAckReason::NoMatchingSubscribers => {
+                        self.state.last_error = Some(
+                            "no cloud subscriber is listening yet; events are kept and sent again"
+                                .into(),
+                        );
+                        self.retry_later();
+                    }
+                    PubAckReason::NotAuthorized => self.refuse(
+                        seq,
+                        "broker refused the event: NotAuthorized — its ACL does not let this device write here; the client certificate's CN must equal station.device_id",
+                    ),
+                    reason => self.refuse(seq, &format!("broker refused the event: {reason:?}")),
+                }
+            }
+            Some(Tracked::Other) => {}
+            None => tracing::warn!(
+                pkid = ack.pkid,
+                "PUBACK for a packet the agent does not track"
+            ),
+        }
+    }
+
+    fn on_downlink(&mut self, p: &Publish) {
+        let topic = String::from_utf8_lossy(&p.topic).to_string();
+        let parsed = match self.topics.downlink_kind(&topic) {
+            Some(kind) => downlink::parse(kind, &p.payload),
+            None => Err(format!("not a downlink topic of this device: {topic}")),
+        };
+        let stored = match parsed {
+            Ok(d) => self
+                .store
+                .inbox_apply(&d.kind, &d.key, d.version, &d.payload)
+                .map(|outcome| {
+                    tracing::info!(
+                        kind = d.kind,
+                        key = d.key,
+                        version = d.version,
+                        ?outcome,
+                        "downlink"
+                    );
+                }),
+            Err(reason) => {
+                tracing::warn!(%topic, %reason, "rejected downlink message");
+                let mut body = Map::new();
+                body.insert("topic".into(), Value::from(topic.clone()));
+                body.insert("reason".into(), Value::from(reason));
+                body.insert(
+                    "excerpt".into(),
+                    Value::from(
+                        String::from_utf8_lossy(&p.payload[..p.payload.len().min(200)]).to_string(),
+                    ),
+                );
+                self.store
+                    .enqueue_event(&self.identity, "downlink_rejected", body)
+                    .map(drop)
+            }
+        };
+        match stored {
+            // Committed: now the broker may forget it.
+            Ok(()) => {
+                if let Err(e) = self.client.try_ack(p) {
+                    tracing::error!("cannot ack downlink: {e}");
+                }
+            }
+            // Not acked: the broker delivers it again after the next reconnect.
+            Err(e) => {
+                tracing::error!(%topic, "downlink not stored, will be redelivered: {e}");
+                self.state.last_error = Some(format!("cannot store a downlink message: {e}"));
+            }
+        }
+    }
+
+    /// Counts a refusal; quarantines the event after `max_attempts` so it stops blocking the queue.
+    fn refuse(&mut self, seq: i64, reason: &str) {
+        tracing::warn!(seq, reason, "event refused");
+        self.state.last_error = Some(reason.to_string());
+        let attempts = match self.store.outbox_record_failure(seq, reason) {
+            Ok(n) => n,
+            Err(e) => return tracing::error!("cannot record a refusal: {e}"),
+        };
+        if attempts >= self.settings.max_attempts {
+            let result = self.store.outbox_quarantine(seq, reason).and_then(|()| {
+                let mut body = Map::new();
+                body.insert("seq".into(), Value::from(seq));
+                body.insert("reason".into(), Value::from(reason));
+                body.insert("attempts".into(), Value::from(attempts));
+                self.store
+                    .enqueue_event(&self.identity, "event_quarantined", body)
+            });
+            match result {
+                Ok(_) => tracing::error!(seq, attempts, reason, "event quarantined"),
+                Err(e) => tracing::error!("cannot quarantine event {seq}: {e}"),
+            }
+        } else {
+            self.retry_later();
+        }
+    }
+
+    /// Offers every unacked event again once nothing is in flight and a short delay has passed.
+    fn retry_later(&mut self) {
+        let at = Instant::now() + Duration::from_millis(self.settings.backoff_initial_ms * 4);
+        self.retry_at = Some(self.retry_at.map_or(at, |t| t.min(at)));
+    }
+
+    /// Hands unsent outbox rows to the client, up to the window.
+    fn refill(&mut self) {
+        if !self.connected {
+            return;
+        }
+        let room = self.settings.window.saturating_sub(self.outbox_in_flight);
+        if room == 0 {
+            return;
+        }
+        let rows = match self.store.outbox_pending(self.cursor, room) {
+            Ok(rows) => rows,
+            Err(e) => return tracing::error!("cannot read the outbox: {e}"),
+        };
+        for ev in rows {
+            let size = ev.payload.len() + ev.topic.len() + 16;
+            if let Some(max) = self.broker_max_packet.filter(|m| size > *m as usize) {
+                self.cursor = ev.seq;
+                self.refuse(ev.seq, &format!("event of about {size} bytes is over the broker's maximum packet size of {max} bytes"));
+                continue;
+            }
+            match self
+                .client
+                .try_publish(ev.topic, QoS::AtLeastOnce, false, ev.payload)
+            {
+                Ok(()) => {
+                    self.cursor = ev.seq;
+                    self.fifo.push_back(Tracked::Outbox(ev.seq));
+                    self.outbox_in_flight += 1;
+                }
+                Err(e) => {
+                    tracing::debug!("client queue full, later: {e}");
+                    break;
+                }
+            }
+        }
+    }
+
+    fn publish_other(&mut self, topic: String, qos: QoS, retain: bool, payload: String) {
+        match self.client.try_publish(topic, qos, retain, payload) {
+            Ok(()) => self.fifo.push_back(Tracked::Other),
+            Err(e) => tracing::warn!("cannot publish presence/health: {e}"),
+        }
+    }
+
+    fn flush_acks(&mut self) {
+        if self.acks.is_empty() {
+            return;
+        }
+        match self.store.outbox_mark_acked_many(&self.acks) {
+            Ok(_) => {
+                self.acks.clear();
+                self.state.last_publish_at = Some(now());
+                if self.state_saved.elapsed() >= Duration::from_secs(1) {
+                    self.save_state();
+                }
+            }
+            // Kept: committed on a later tick; if the agent dies first the events are sent again (same ids).
+            Err(e) => tracing::error!("cannot record acknowledgements yet: {e}"),
+        }
+    }
+
+    fn on_tick(&mut self) {
+        self.flush_acks();
+        if self.retry_at.is_some_and(|t| Instant::now() >= t) && self.outbox_in_flight == 0 {
+            self.retry_at = None;
+            self.cursor = 0;
+        }
+        self.refill();
+    }
+
+    fn on_health(&mut self) {
+        self.save_state();
+        if !self.connected {
+            return;
+        }
+        let body = match self.store.outbox_backlog() {
+            Ok(b) => json!({
+                "device": self.identity.device_id,
+                "backlog": b.pending,
+                "oldest_unsent_age_s": b.oldest_age_s(chrono::Local::now().fixed_offset()),
+                "quarantined": b.quarantined,
+                "last_publish_at": self.state.last_publish_at,
+                "connected_since": self.state.last_connected_at,
+                "app_version": env!("CARGO_PKG_VERSION"),
+                "at": now(),
+            }),
+            Err(e) => return tracing::error!("cannot read the backlog: {e}"),
+        };
+        self.publish_other(
+            self.topics.health(),
+            QoS::AtMostOnce,
+            true,
+            body.to_string(),
+        );
+    }
+
+    fn on_disconnect(&mut self, e: &ConnectionError) -> Duration {
+        self.flush_acks();
+        let message = explain(e, &self.station);
+        if self.connected {
+            tracing::warn!("disconnected: {message}");
+        } else {
+            tracing::warn!("cannot connect: {message}");
+        }
+        self.connected = false;
+        self.fifo.clear();
+        self.inflight.clear();
+        self.outbox_in_flight = 0;
+        self.cursor = 0;
+        self.state.connected = false;
+        self.state.last_error = Some(message);
+        self.save_state();
+        self.backoff.next_delay()
+    }
+
+    async fn leave(&mut self, eventloop: &mut EventLoop) {
+        tracing::info!("shutting down");
+        self.flush_acks();
+        if self.connected {
+            self.publish_other(
+                self.topics.status(),
+                QoS::AtLeastOnce,
+                true,
+                presence(&self.station, "offline", "shutdown"),
+            );
+            let _ = self.client.try_disconnect();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+            while let Ok(Ok(event)) = tokio::time::timeout_at(deadline, eventloop.poll()).await {
+                match event {
+                    Event::Outgoing(Outgoing::Disconnect) => break,
+                    other => self.on_event(other),
+                }
+            }
+            self.flush_acks();
+        }
+        self.state.connected = false;
+        self.save_state();
+    }
+
+    fn save_state(&mut self) {
+        self.state_saved = Instant::now();
+        if let Err(e) = self.store.write_sync_state(&self.state) {
+            tracing::error!("cannot record the agent's state: {e}");
+        }
+    }
+}
+
+fn now() -> String {
+    chrono::Local::now().fixed_offset().to_rfc3339()
+}
+
+/// A connection error in words a store manager or technician can act on.
+fn explain(e: &ConnectionError, station: &Station) -> String {
+    let b = &station.config.broker;
+    let at = format!("{}:{}", b.host, b.port);
+    match e {
+        ConnectionError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("broker {at} refused the connection: is it running, and is the port right?")
+        }
+        ConnectionError::Io(io) => format!("network error talking to {at}: {io}"),
+        ConnectionError::Tls(t) => {
+            format!(
+                "TLS with {at} failed: {t} — check that broker.ca_file signed the broker's certificate and that this device's certificate is valid"
+            )
+        }
+        ConnectionError::ConnectionRefused(code) => {
+            format!("broker {at} refused this device: {code:?}")
+        }
+        ConnectionError::Timeout(_) => format!("no answer from {at} within 10 s"),
+        ConnectionError::MqttState(StateError::AwaitPingResp) => {
+            format!("{at} stopped answering (keep-alive expired)")
+        }
+        ConnectionError::MqttState(StateError::Io(io))
+            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            format!(
+                "{at} closed the connection (a TLS certificate it does not accept, or the broker stopped)"
+            )
+        }
+        other if other.to_string().contains("fatal alert") => format!(
+            "{at} rejected this device's TLS certificate ({other}): check that broker.cert_file and key_file were issued by the fleet CA and have not expired"
+        ),
+        other => format!("{at}: {other}"),
+    }
+}

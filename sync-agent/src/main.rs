@@ -1,0 +1,136 @@
+//! `sync-agent`: the only process that speaks MQTT. `sync-agent --station S` runs the daemon;
+//! `sync-agent status --station S [--json]` reports on it. Exit code 2 for configuration mistakes.
+
+mod agent;
+mod backoff;
+mod downlink;
+mod mqtt;
+mod status;
+mod topics;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kiosk_config::Station;
+use kiosk_store::{StationIdentity, Store};
+
+/// Store-and-forward from the kiosk's SQLite outbox to the cloud over MQTT.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sync-agent",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    /// The station file (runs the daemon).
+    #[arg(long)]
+    station: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Backlog, oldest unsent event, connection and last error.
+    Status {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+fn load(station: &Path) -> anyhow::Result<(Station, Store)> {
+    let st =
+        Station::load(station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
+    let store = Store::open(&st.database())
+        .with_context(|| format!("opening the store of {}", station.display()))?;
+    Ok((st, store))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match (cli.command, cli.station) {
+        (Some(Command::Status { station, json }), _) => {
+            let (_, store) = load(&station)?;
+            let s = status::read(&store)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                print!("{}", status::render(&s));
+            }
+            Ok(())
+        }
+        (None, Some(station)) => daemon(&station),
+        (None, None) => {
+            Err(UsageError("give --station FILE to run, or `status --station FILE`".into()).into())
+        }
+    }
+}
+
+fn daemon(station_file: &Path) -> anyhow::Result<()> {
+    let (station, store) = load(station_file)?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let s = &station.config.station;
+    let topics = topics::Topics::new(&StationIdentity {
+        tenant: s.tenant.clone(),
+        store_id: s.store_id.clone(),
+        device_id: s.device_id.clone(),
+    });
+    let options = mqtt::options(&station, &topics).map_err(|e| UsageError(e.to_string()))?;
+    let capacity = options.request_channel_capacity();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let (client, eventloop) = rumqttc::v5::AsyncClient::new(options, capacity);
+        tracing::info!(station = %station_file.display(), "sync-agent starting");
+        agent::Agent::new(station, store, client)
+            .run(eventloop, shutdown_signal())
+            .await;
+    });
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
