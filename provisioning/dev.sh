@@ -67,9 +67,18 @@ test_all() {
     cargo test --workspace
 }
 
+bench() {
+    setup
+    say "building (release)"
+    cargo build --release --workspace --bins
+    say "sync benchmark"
+    "${CARGO_TARGET_DIR:-target}/release/sync-bench" "${2:-10000}"
+}
+
 case "${1:-}" in
     demo) demo ;;
     test) test_all ;;
+    bench) bench "$@" ;;
     setup) setup ;;
-    *) echo "usage: $0 demo|test|setup" >&2; exit 2 ;;
+    *) echo "usage: $0 demo|test|bench|setup" >&2; exit 2 ;;
 esac

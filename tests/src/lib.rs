@@ -15,11 +15,11 @@ pub fn examples() -> PathBuf {
 /// A binary built from this workspace (`cargo build --workspace --bins` builds them all).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile folder");
+    // target/<profile>/deps/<test> or target/<profile>/<bench> → target/<profile>/<name>
+    let mut dir = exe.parent().expect("executable folder");
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir = dir.parent().expect("target profile folder");
+    }
     let path = dir.join(name);
     assert!(
         path.exists(),
