@@ -118,9 +118,21 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
-        store.configure().map_err(|e| store.classify(e))?;
-        schema::migrate(&mut store.conn).map_err(|e| store.classify(e))?;
-        Ok(store)
+        // Two processes opening a brand-new file at once can deadlock on the switch to WAL or on
+        // the first migration; SQLite then answers BUSY at once rather than waiting. Retry.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match store
+                .configure()
+                .and_then(|()| schema::migrate(&mut store.conn))
+            {
+                Ok(()) => return Ok(store),
+                Err(StoreError::Busy) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(store.classify(e)),
+            }
+        }
     }
 
     fn classify(&self, e: StoreError) -> StoreError {

@@ -317,3 +317,29 @@ fn two_writers_on_one_file_never_see_busy() {
     assert_eq!(store.interview_count().expect("count"), 50);
     assert!(store.check_consistency().expect("check").is_empty());
 }
+
+#[test]
+fn many_processes_opening_a_new_file_at_once_all_succeed() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("k.sqlite3");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&path).map(|s| s.durability().expect("pragmas"))
+                })
+            })
+            .collect();
+        for t in threads {
+            let opened = t.join().expect("thread");
+            assert_eq!(
+                opened.expect("opens despite the others").0,
+                "wal",
+                "round {round}"
+            );
+        }
+    }
+}
