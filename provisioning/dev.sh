@@ -55,8 +55,14 @@ demo() {
     cargo run -q -p kiosk --bin kiosk -- demo --station provisioning/examples/station.toml
 }
 
+models() {
+    say "models (models/manifest.toml → var/models)"
+    ./models/fetch.sh var/models
+}
+
 test_all() {
     setup
+    models
     say "format"
     cargo fmt --all -- --check
     say "lint"

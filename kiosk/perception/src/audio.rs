@@ -1,0 +1,71 @@
+//! Audio in the form every model here takes: 16 kHz mono f32 samples in [-1, 1].
+
+use std::path::{Path, PathBuf};
+
+/// The sample rate of everything downstream.
+pub const RATE: u32 = 16_000;
+
+/// An audio input problem.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// The file cannot be read as WAV.
+    #[error("cannot read {path} as WAV audio: {detail}")]
+    Wav {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// The file's rate is not 16 kHz (resampling of files comes with the live-microphone path).
+    #[error("{path} is {rate} Hz; give 16 kHz audio (e.g. `sox in.wav -r 16000 -c 1 out.wav`)")]
+    Rate {
+        /// The file.
+        path: PathBuf,
+        /// Its rate.
+        rate: u32,
+    },
+}
+
+/// Reads a 16 kHz WAV file (any channel count, integer or float samples) as mono f32.
+pub fn read_wav(path: &Path) -> Result<Vec<f32>, AudioError> {
+    let err = |detail: String| AudioError::Wav {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let mut reader = hound::WavReader::open(path).map_err(|e| err(e.to_string()))?;
+    let spec = reader.spec();
+    if spec.sample_rate != RATE {
+        return Err(AudioError::Rate {
+            path: path.to_path_buf(),
+            rate: spec.sample_rate,
+        });
+    }
+    let interleaved: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader
+            .samples::<f32>()
+            .collect::<Result<_, _>>()
+            .map_err(|e| err(e.to_string()))?,
+        hound::SampleFormat::Int => {
+            let scale = (1i64 << (spec.bits_per_sample - 1)) as f32;
+            reader
+                .samples::<i32>()
+                .map(|s| s.map(|v| v as f32 / scale))
+                .collect::<Result<_, _>>()
+                .map_err(|e| err(e.to_string()))?
+        }
+    };
+    let ch = usize::from(spec.channels.max(1));
+    Ok(interleaved
+        .chunks(ch)
+        .map(|frame| frame.iter().sum::<f32>() / ch as f32)
+        .collect())
+}
+
+/// Root-mean-square level in dBFS (−inf for silence).
+pub fn dbfs(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return f32::NEG_INFINITY;
+    }
+    let ms = samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32;
+    10.0 * ms.log10()
+}

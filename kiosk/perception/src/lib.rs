@@ -1,0 +1,13 @@
+//! Devices and local models, no Bevy: audio input, Silero VAD via ort, Whisper ASR via whisper-rs,
+//! and the model files they load (verified against `models/manifest.toml`).
+
+pub mod asr;
+pub mod audio;
+pub mod listen;
+pub mod models;
+pub mod onnx;
+pub mod vad;
+
+pub use asr::{Asr, AsrOptions};
+pub use models::ModelError;
+pub use vad::{EndpointConfig, Endpointer, SpeechSpan, Vad};

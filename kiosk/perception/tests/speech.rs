@@ -1,0 +1,253 @@
+//! Real models on real (synthesised) speech: Silero VAD end-points answers, Whisper transcribes
+//! them, and the screening scores them. Speech comes from espeak-ng + sox, as a candidate's voice
+//! through a microphone would; models come from `models/fetch.sh` (the README's test command
+//! installs them into var/models).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use kiosk_perception::audio::read_wav;
+use kiosk_perception::listen::hear;
+use kiosk_perception::{Asr, AsrOptions, EndpointConfig, Vad};
+use kiosk_screening::{
+    Answer, Lexicon, Recommendation, Response, parse_lexicon, parse_role, score,
+};
+
+/// Whisper and ONNX Runtime are heavy: one test at a time on a 2-core box.
+static HEAVY: Mutex<()> = Mutex::new(());
+
+fn models() -> PathBuf {
+    std::env::var_os("KIOSK_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../var/models"))
+}
+
+/// Speaks `text` with an espeak-ng voice into a 16 kHz mono WAV with silence around it.
+fn speak(dir: &Path, name: &str, voice: &str, text: &str, lead_s: f32, tail_s: f32) -> PathBuf {
+    let raw = dir.join(format!("{name}.raw.wav"));
+    let out = dir.join(format!("{name}.wav"));
+    let ok = Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .expect("espeak-ng (apt-get install espeak-ng)");
+    assert!(ok.success());
+    let ok = Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "16000", "-c", "1", "-b", "16"])
+        .arg(&out)
+        .args(["pad", &lead_s.to_string(), &tail_s.to_string()])
+        .status()
+        .expect("sox (apt-get install sox)");
+    assert!(ok.success());
+    out
+}
+
+/// Seconds of silence or white noise.
+fn synth(dir: &Path, name: &str, kind: &str, seconds: f32) -> PathBuf {
+    let out = dir.join(format!("{name}.wav"));
+    let mut cmd = Command::new("sox");
+    cmd.args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
+        .arg(&out)
+        .args(["synth", &seconds.to_string(), kind]);
+    if kind == "whitenoise" {
+        cmd.args(["vol", "0.3"]);
+    }
+    assert!(cmd.status().expect("sox").success());
+    out
+}
+
+fn words(s: &str) -> Vec<String> {
+    kiosk_screening::text::phrase_words(s)
+}
+
+/// Word error rate of `hyp` against `reference` (Levenshtein over normalised words).
+fn wer(reference: &str, hyp: &str) -> f32 {
+    let (r, h) = (words(reference), words(hyp));
+    let mut d: Vec<Vec<usize>> = (0..=r.len()).map(|i| vec![i; h.len() + 1]).collect();
+    d[0] = (0..=h.len()).collect();
+    for i in 1..=r.len() {
+        for j in 1..=h.len() {
+            let sub = d[i - 1][j - 1] + usize::from(r[i - 1] != h[j - 1]);
+            d[i][j] = sub.min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+        }
+    }
+    d[r.len()][h.len()] as f32 / r.len().max(1) as f32
+}
+
+fn transcript(r: &Response) -> String {
+    r.transcript()
+}
+
+#[test]
+fn vad_finds_speech_and_ignores_silence_and_noise() {
+    let _g = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut vad = Vad::load(&models()).expect("silero VAD loads");
+    let speech = read_wav(&speak(
+        dir.path(),
+        "s",
+        "en-us",
+        "Yes, I can work two shifts.",
+        0.8,
+        2.0,
+    ))
+    .expect("wav");
+    let mut ep = kiosk_perception::Endpointer::new(EndpointConfig::default());
+    let mut ended = None;
+    for (i, p) in vad
+        .probabilities(&speech)
+        .expect("vad")
+        .into_iter()
+        .enumerate()
+    {
+        if ep.push(p) && ended.is_none() {
+            ended = Some(i);
+        }
+    }
+    let span = ep.finish();
+    let start = span.start_ms.expect("speech found");
+    assert!(
+        (500..=1100).contains(&start),
+        "speech starts at 0.8 s, VAD says {start} ms"
+    );
+    assert!(span.ended, "the trailing silence ends the answer");
+    assert!(span.speech_ms > 800, "{span:?}");
+    for (kind, secs) in [("sine 0", 3.0), ("whitenoise", 3.0)] {
+        let name = kind.replace(' ', "");
+        let samples = read_wav(&synth(
+            dir.path(),
+            &name,
+            kind.split(' ').next().expect("kind"),
+            secs,
+        ))
+        .expect("wav");
+        let mut ep = kiosk_perception::Endpointer::new(EndpointConfig::default());
+        for p in vad.probabilities(&samples).expect("vad") {
+            ep.push(p);
+        }
+        assert_eq!(ep.finish().start_ms, None, "{kind} is not speech");
+    }
+}
+
+#[test]
+fn english_answers_are_transcribed_and_scored() {
+    let _g = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut vad = Vad::load(&models()).expect("vad");
+    let mut asr = Asr::load(&models(), "whisper-tiny.en").expect("whisper tiny.en loads");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../provisioning/examples/roles");
+    let role = parse_role(
+        &std::fs::read_to_string(root.join("factory-worker.toml")).expect("role"),
+        "fw",
+    )
+    .expect("role");
+    let lex = Lexicon::new(
+        &parse_lexicon(
+            &std::fs::read_to_string(root.join("lexicon.toml")).expect("lex"),
+            "lex",
+        )
+        .expect("lex"),
+    );
+    // Trimming Whisper's audio window to the answer keeps tiny.en accurate (the bench measures it).
+    let opts = AsrOptions {
+        trim_audio_ctx: true,
+        ..AsrOptions::default()
+    };
+    let ep = EndpointConfig::default();
+    let motivation = "I want a stable job close to my home, and I want to learn new skills.";
+    let experience = "I worked for two years on a production line in a factory.";
+    let mut run = |shift_answer: Option<&str>| {
+        let mut answers = Vec::new();
+        for (q, text) in
+            role.questions
+                .iter()
+                .zip([Some(motivation), shift_answer, Some(experience)])
+        {
+            let wav = match text {
+                Some(t) => speak(dir.path(), &q.id, "en-us", t, 0.6, 1.8),
+                None => synth(dir.path(), &q.id, "whitenoise", 4.0),
+            };
+            let heard = hear(
+                &mut vad,
+                &mut asr,
+                &read_wav(&wav).expect("wav"),
+                0,
+                &ep,
+                &opts,
+            )
+            .expect("heard");
+            if let Some(t) = text {
+                let got = transcript(&heard.response);
+                assert!(wer(t, &got) <= 0.25, "{t:?} heard as {got:?}");
+            }
+            answers.push(Answer {
+                question_id: q.id.clone(),
+                response: heard.response,
+            });
+        }
+        score(&role, &lex, &answers).expect("scores")
+    };
+    let will = |r: &kiosk_screening::ScreeningResult| {
+        r.dimensions
+            .iter()
+            .find(|d| d.id == "willingness")
+            .and_then(|d| d.score)
+    };
+    let willing = run(Some("Yes, two shifts are fine for me."));
+    assert!(will(&willing) >= Some(80), "{willing:#?}");
+    let unwilling = run(Some("I cannot work night shifts."));
+    assert!(will(&unwilling) <= Some(30), "{unwilling:#?}");
+    let noise = run(None);
+    assert_eq!(
+        noise.recommendation,
+        Recommendation::Review,
+        "noise is never a low score: {noise:#?}"
+    );
+    assert!(
+        noise
+            .reasons
+            .iter()
+            .any(|r| r.question_id.as_deref() == Some("two-shifts"))
+    );
+    // Measured metrics reach the evidence.
+    let spoken = &willing.answers[0];
+    assert!(spoken.asr_confidence.is_some_and(|c| c > 0.5), "{spoken:?}");
+}
+
+#[test]
+fn chinese_is_heard_by_the_multilingual_model() {
+    let _g = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut vad = Vad::load(&models()).expect("vad");
+    let mut asr = Asr::load(&models(), "whisper-base").expect("whisper base loads");
+    let opts = AsrOptions {
+        language: "zh".into(),
+        prompt: Some("以下是普通话的句子。两班倒，夜班，没问题。".into()),
+        ..AsrOptions::default()
+    };
+    let wav = speak(
+        dir.path(),
+        "zh",
+        "cmn-latn-pinyin",
+        "ke3 yi3, liang3 ban1 dao3 mei2 you3 wen4 ti2",
+        0.6,
+        1.8,
+    );
+    let heard = hear(
+        &mut vad,
+        &mut asr,
+        &read_wav(&wav).expect("wav"),
+        0,
+        &EndpointConfig::default(),
+        &opts,
+    )
+    .expect("heard");
+    let text = kiosk_screening::text::normalise(&heard.response.transcript());
+    assert!(
+        text.contains("可以") || text.contains("没问题"),
+        "heard {text:?}"
+    );
+}
