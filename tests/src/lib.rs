@@ -179,3 +179,41 @@ pub fn wait_until<T: std::fmt::Debug>(
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `var/models` of this checkout, where `models/fetch.sh` installs the models for the tests.
+pub fn repo_models() -> PathBuf {
+    std::env::var_os("KIOSK_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../var/models"))
+}
+
+/// Points a station made by [`station`] at `models_dir`.
+pub fn use_models(station: &Path, models_dir: &Path) {
+    let text = std::fs::read_to_string(station).expect("station");
+    let text = text.replacen(
+        "models_dir = \"models\"",
+        &format!("models_dir = \"{}\"", models_dir.display()),
+        1,
+    );
+    std::fs::write(station, text).expect("write station");
+}
+
+/// Speaks `text` with an espeak-ng voice into a 16 kHz mono WAV, with silence before and after.
+pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
+    let raw = dir.join(format!("{name}.raw.wav"));
+    let out = dir.join(format!("{name}.wav"));
+    let ok = Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status();
+    assert!(ok.expect("espeak-ng (apt-get install espeak-ng)").success());
+    let ok = Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "16000", "-c", "1", "-b", "16"])
+        .arg(&out)
+        .args(["pad", "0.6", "1.6"])
+        .status();
+    assert!(ok.expect("sox (apt-get install sox)").success());
+    out
+}

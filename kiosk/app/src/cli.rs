@@ -50,6 +50,46 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run VAD + speech recognition on WAV files and print each transcript and the time spent.
+    Transcribe {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// Language: zh-CN or en (default: the station's).
+        #[arg(long)]
+        locale: Option<String>,
+        /// 16 kHz WAV files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON: an array of {file, transcript, asr_ms, audio_ms}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A full screening from recorded answers (one WAV per question, in order): VAD, speech
+    /// recognition, metrics, scoring; stored with its outbox event like any interview.
+    Interview {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// Role id.
+        #[arg(long)]
+        role: String,
+        /// A recorded answer (16 kHz WAV); repeat once per question, in order.
+        #[arg(long = "answer", required = true)]
+        answers: Vec<PathBuf>,
+        /// Language of the answers: zh-CN or en (default: the station's).
+        #[arg(long)]
+        locale: Option<String>,
+        /// Candidate name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Candidate phone.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Score and store the sample candidates of a demo file, then list the results.
     Demo {
         /// The station file.

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod context;
 mod render;
+mod speech;
 
 use std::process::ExitCode;
 

@@ -17,6 +17,40 @@ pub struct StationConfig {
     /// How the sync agent behaves (all optional).
     #[serde(default)]
     pub sync: SyncSettings,
+    /// Speech recognition and end-pointing (all optional).
+    #[serde(default)]
+    pub speech: SpeechSettings,
+}
+
+/// `[speech]`: which Whisper model serves each language and how answers are end-pointed.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpeechSettings {
+    /// Model (a `models/manifest.toml` name) for English answers.
+    pub model_en: String,
+    /// Model for Chinese answers (must be multilingual).
+    pub model_zh: String,
+    /// Encode only the answer's length of Whisper's window for English (fast; accurate with tiny.en).
+    pub trim_audio_ctx_en: bool,
+    /// The same for Chinese (garbles the base model: off).
+    pub trim_audio_ctx_zh: bool,
+    /// CPU threads for recognition.
+    pub threads: usize,
+    /// Silence after speech that ends an answer.
+    pub trailing_silence_ms: u32,
+}
+
+impl Default for SpeechSettings {
+    fn default() -> Self {
+        Self {
+            model_en: "whisper-tiny.en".into(),
+            model_zh: "whisper-base".into(),
+            trim_audio_ctx_en: true,
+            trim_audio_ctx_zh: false,
+            threads: 2,
+            trailing_silence_ms: 1200,
+        }
+    }
 }
 
 /// `[sync]`: the sync agent's timing and limits.
@@ -200,6 +234,11 @@ impl Station {
             (
                 "sync.poll_interval_ms",
                 (1..=10_000).contains(&y.poll_interval_ms),
+            ),
+            ("speech.threads", (1..=64).contains(&config.speech.threads)),
+            (
+                "speech.trailing_silence_ms",
+                (200..=10_000).contains(&config.speech.trailing_silence_ms),
             ),
         ] {
             if !ok {

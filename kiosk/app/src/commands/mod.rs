@@ -1,8 +1,10 @@
 //! Command implementations, one file each, plus the typed-answer scoring they share.
 
 mod demo;
+mod interview;
 mod results;
 mod score;
+mod transcribe;
 
 use kiosk_screening::{Answer, Response, ScreeningResult};
 use kiosk_store::{Candidate, NewInterview, Saved};
@@ -28,6 +30,28 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             phone,
             json,
         } => score::run(&station, &role, &answers, Candidate { name, phone }, json),
+        Command::Transcribe {
+            station,
+            locale,
+            files,
+            json,
+        } => transcribe::run(&station, locale.as_deref(), &files, json),
+        Command::Interview {
+            station,
+            role,
+            answers,
+            locale,
+            name,
+            phone,
+            json,
+        } => interview::run(
+            &station,
+            &role,
+            &answers,
+            locale.as_deref(),
+            Candidate { name, phone },
+            json,
+        ),
         Command::Demo {
             station,
             answers,

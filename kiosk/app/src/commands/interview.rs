@@ -1,0 +1,129 @@
+//! `kiosk interview`: a full screening from recorded answers, stored like any interview.
+
+use std::path::{Path, PathBuf};
+
+use kiosk_screening::{Answer, Response};
+use kiosk_store::{Candidate, Consent, ConsentKind, MediaRef, NewInterview};
+use serde::Serialize;
+
+use crate::UsageError;
+use crate::commands::Scored;
+use crate::context::Context;
+use crate::render;
+use crate::speech::Ears;
+
+#[derive(Debug, Serialize)]
+struct AnswerMetrics {
+    question_id: String,
+    latency_ms: Option<u32>,
+    speech_ms: Option<u32>,
+    asr_confidence: Option<f32>,
+    asr_ms: u32,
+    audio_ms: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct Output {
+    #[serde(flatten)]
+    scored: Scored,
+    metrics: Vec<AnswerMetrics>,
+    /// Face presence report; null without a camera.
+    video: Option<()>,
+}
+
+/// Runs the command.
+pub fn run(
+    station: &Path,
+    role_id: &str,
+    files: &[PathBuf],
+    locale: Option<&str>,
+    candidate: Candidate,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut ctx = Context::load(station)?;
+    let role = ctx.role(role_id)?.clone();
+    if files.len() != role.questions.len() {
+        return Err(UsageError(format!(
+            "role `{role_id}` has {} questions but {} answers were given: pass one --answer FILE.wav per question, in order",
+            role.questions.len(),
+            files.len()
+        ))
+        .into());
+    }
+    let locale = locale
+        .unwrap_or(&ctx.station.config.station.locale)
+        .to_string();
+    let prompt = Some(role.asr_prompt.get(&locale).to_string()).filter(|p| !p.is_empty());
+    let mut ears = Ears::load(&ctx.station, &locale, prompt)?;
+    let started = kiosk_store::now();
+    let mut answers = Vec::new();
+    let mut metrics = Vec::new();
+    for (q, f) in role.questions.iter().zip(files) {
+        let heard = ears.hear_file(f)?;
+        let (latency_ms, speech_ms) = match &heard.response {
+            Response::Spoken { metrics, .. } => (metrics.latency_ms, Some(metrics.speech_ms)),
+            _ => (None, None),
+        };
+        metrics.push(AnswerMetrics {
+            question_id: q.id.clone(),
+            latency_ms,
+            speech_ms,
+            asr_confidence: heard.response.asr_confidence(),
+            asr_ms: heard.asr_ms,
+            audio_ms: heard.audio_ms,
+        });
+        answers.push(Answer {
+            question_id: q.id.clone(),
+            response: heard.response,
+        });
+    }
+    let result = kiosk_screening::score(&role, &ctx.catalog.lexicon, &answers)?;
+    let identity = ctx.identity();
+    let media = role
+        .questions
+        .iter()
+        .zip(files)
+        .map(|(q, f)| MediaRef {
+            question_id: Some(q.id.clone()),
+            kind: "answer_audio".into(),
+            path: f.display().to_string(),
+            sha256: None,
+            bytes: std::fs::metadata(f).ok().map(|m| m.len() as i64),
+            expires_at: None,
+        })
+        .collect();
+    let saved = ctx.store.save_interview(&NewInterview {
+        station: &identity,
+        candidate,
+        locale: locale.clone(),
+        started_at: started,
+        completed_at: kiosk_store::now(),
+        answers: &answers,
+        result: &result,
+        consents: vec![Consent {
+            kind: ConsentKind::Recording,
+            granted: true,
+            notice_version: "headless-recorded-answers".into(),
+        }],
+        media,
+    })?;
+    let scored = Scored {
+        interview_id: saved.interview_id,
+        receipt: saved.receipt,
+        event_id: saved.event_id,
+        result,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Output {
+                scored,
+                metrics,
+                video: None
+            })?
+        );
+    } else {
+        print!("{}", render::result(&role, &scored, &locale));
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! The station's speech pipeline for command-line use: VAD and the Whisper model of a language,
+//! loaded once, with the station's settings.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use kiosk_config::Station;
+use kiosk_perception::listen::{Heard, hear};
+use kiosk_perception::{Asr, AsrOptions, EndpointConfig, Vad};
+
+use crate::UsageError;
+
+/// Loaded models for one language.
+pub struct Ears {
+    vad: Vad,
+    asr: Asr,
+    opts: AsrOptions,
+    endpoint: EndpointConfig,
+}
+
+impl Ears {
+    /// Loads VAD and the Whisper model the station uses for `locale`.
+    pub fn load(station: &Station, locale: &str, prompt: Option<String>) -> anyhow::Result<Self> {
+        let s = &station.config.speech;
+        let (language, model, trim) = match locale {
+            "zh-CN" => ("zh", &s.model_zh, s.trim_audio_ctx_zh),
+            "en" => ("en", &s.model_en, s.trim_audio_ctx_en),
+            other => {
+                return Err(UsageError(format!(
+                    "locale `{other}` is not supported: use zh-CN or en"
+                ))
+                .into());
+            }
+        };
+        let dir = &station.models_dir;
+        Ok(Self {
+            vad: Vad::load(dir).context("loading voice activity detection")?,
+            asr: Asr::load(dir, model).context("loading speech recognition")?,
+            opts: AsrOptions {
+                language: language.into(),
+                threads: s.threads,
+                prompt,
+                trim_audio_ctx: trim,
+            },
+            endpoint: EndpointConfig {
+                trailing_silence_ms: s.trailing_silence_ms,
+                ..EndpointConfig::default()
+            },
+        })
+    }
+
+    /// End-points and transcribes one recorded answer.
+    pub fn hear_file(&mut self, file: &Path) -> anyhow::Result<Heard> {
+        let samples =
+            kiosk_perception::audio::read_wav(file).map_err(|e| UsageError(e.to_string()))?;
+        Ok(hear(
+            &mut self.vad,
+            &mut self.asr,
+            &samples,
+            0,
+            &self.endpoint,
+            &self.opts,
+        )?)
+    }
+}

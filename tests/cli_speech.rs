@@ -1,0 +1,131 @@
+//! `kiosk transcribe` and `kiosk interview` on recorded answers: real models, real WAV files,
+//! the result stored with its outbox event; a missing model is a clear error.
+
+use serde_json::Value;
+use system_tests::{kiosk, repo_models, speak, station, use_models};
+
+#[test]
+fn transcribe_and_interview_from_recorded_answers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = station(dir.path());
+    use_models(&st, &repo_models());
+    let s = st.to_str().expect("utf8");
+    let a1 = speak(
+        dir.path(),
+        "a1",
+        "en-us",
+        "I want a stable job close to my home.",
+    );
+    let a2 = speak(
+        dir.path(),
+        "a2",
+        "en-us",
+        "Yes, two shifts are fine for me.",
+    );
+    let a3 = speak(
+        dir.path(),
+        "a3",
+        "en-us",
+        "I worked for two years in a factory.",
+    );
+    let (p1, p2, p3) = (
+        a1.to_str().expect("p"),
+        a2.to_str().expect("p"),
+        a3.to_str().expect("p"),
+    );
+
+    let out = kiosk(&[
+        "transcribe",
+        "--station",
+        s,
+        "--locale",
+        "en",
+        "--json",
+        p2,
+        p3,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(rows.as_array().map(Vec::len), Some(2));
+    assert_eq!(rows[0]["file"], p2);
+    assert!(
+        rows[0]["transcript"]
+            .as_str()
+            .expect("t")
+            .to_lowercase()
+            .contains("two shifts are fine"),
+        "{rows}"
+    );
+    assert!(rows[0]["asr_ms"].as_u64().expect("ms") > 0);
+    assert!(rows[0]["audio_ms"].as_u64().expect("ms") > 2000);
+
+    let out = kiosk(&[
+        "interview",
+        "--station",
+        s,
+        "--role",
+        "factory-worker",
+        "--locale",
+        "en",
+        "--json",
+        "--answer",
+        p1,
+        "--answer",
+        p2,
+        "--answer",
+        p3,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let will = v["dimensions"]
+        .as_array()
+        .expect("dims")
+        .iter()
+        .find(|d| d["id"] == "willingness")
+        .expect("w");
+    assert!(will["score"].as_i64() >= Some(80), "{v}");
+    assert_eq!(v["answers"][1]["source"], "spoken");
+    let m = &v["metrics"][1];
+    assert!(
+        m["latency_ms"]
+            .as_u64()
+            .is_some_and(|l| (300..=1200).contains(&l)),
+        "speech starts 0.6 s in: {m}"
+    );
+    assert!(m["speech_ms"].as_u64().is_some_and(|s| s > 800), "{m}");
+    assert!(m["asr_confidence"].as_f64().is_some_and(|c| c > 0.5), "{m}");
+    assert!(v["video"].is_null());
+    let listed = kiosk(&["results", "--station", s, "--json"]);
+    let rows: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(rows[0]["interview_id"], v["interview_id"]);
+    assert_eq!(rows[0]["source"], "spoken");
+}
+
+#[test]
+fn a_missing_model_names_the_file_and_the_fix() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = station(dir.path());
+    let wav = speak(dir.path(), "a", "en-us", "Yes.");
+    let out = kiosk(&[
+        "transcribe",
+        "--station",
+        st.to_str().expect("utf8"),
+        "--locale",
+        "en",
+        wav.to_str().expect("p"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is missing") && err.contains("models/fetch.sh"),
+        "{err}"
+    );
+}
