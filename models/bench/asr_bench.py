@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""ASR benchmark: the kiosk's whisper-rs against faster-whisper on the same Whisper tiny.en weights,
+the same clips (espeak-ng speech of about 3, 8 and 20 s) and the same thread count, in one run.
+Prints time and word error rate per clip and the speed ratio. Not a test.
+
+    asr_bench.py KIOSK_BINARY MODELS_DIR CT2_MODEL_DIR [--threads 2] [--runs 5]
+
+faster-whisper comes from PyPI into a bench-only venv (provisioning/dev.sh bench sets it up).
+"""
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+CLIPS = {
+    "3 s": "Yes, two shifts are no problem.",
+    "8 s": "I want a stable job close to my home. I worked for two years on a production line, "
+           "packing boxes and checking quality.",
+    "20 s": "I would like to work here because the company has a good reputation and the job is close "
+            "to my home. Before this I worked for three years in an electronics factory, first on the "
+            "assembly line and later in quality inspection. I am used to night shifts and I always "
+            "follow the safety rules.",
+}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def words(s):
+    return re.sub(r"[^a-z0-9' ]", " ", s.lower()).replace("'", "").split()
+
+
+def wer(ref, hyp):
+    r, h = words(ref), words(hyp)
+    d = list(range(len(h) + 1))
+    for i in range(1, len(r) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(h) + 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
+            prev, d[j] = d[j], cur
+    return d[len(h)] / max(1, len(r))
+
+
+def make_clips(tmp):
+    out = {}
+    for name, text in CLIPS.items():
+        raw, wav = tmp / f"{name[:-2]}.raw.wav", tmp / f"{name[:-2]}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "0.3"], check=True)
+        with wave.open(str(wav)) as w:
+            seconds = w.getnframes() / w.getframerate()
+        out[name] = (wav, text, seconds)
+    return out
+
+
+def station(tmp, models_dir, threads, trim):
+    text = (ROOT / "provisioning/examples/station.toml").read_text()
+    text = text.replace('"../../var/data"', f'"{tmp}/data"').replace('"../../var/models"', f'"{Path(models_dir).resolve()}"')
+    text = text.replace('roles_dir = "roles"', f'roles_dir = "{ROOT}/provisioning/examples/roles"')
+    text = re.sub(r"trim_audio_ctx_en = \w+", f"trim_audio_ctx_en = {'true' if trim else 'false'}", text)
+    text = re.sub(r"threads = \d+", f"threads = {threads}", text)
+    path = tmp / f"station-{'trim' if trim else 'full'}.toml"
+    path.write_text(text)
+    return path
+
+
+def ours(kiosk, st, clips, runs):
+    files = [str(c[0]) for c in clips.values() for _ in range(runs + 1)]
+    out = subprocess.run([kiosk, "transcribe", "--station", str(st), "--locale", "en", "--json", *files],
+                         check=True, capture_output=True, text=True).stdout
+    rows = json.loads(out)
+    res = {}
+    for k, name in enumerate(clips):
+        mine = rows[k * (runs + 1):(k + 1) * (runs + 1)][1:]  # first run of each clip is a warm-up
+        res[name] = (statistics.median(r["asr_ms"] for r in mine), mine[-1]["transcript"])
+    return res
+
+
+def faster(model_dir, clips, runs, threads, compute_type):
+    from faster_whisper import WhisperModel
+    model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
+    res = {}
+    for name, (wav, _, _) in clips.items():
+        with wave.open(str(wav)) as w:
+            audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+        times, text = [], ""
+        for i in range(runs + 1):
+            t = time.perf_counter()
+            segments, _ = model.transcribe(audio, language="en", beam_size=1, vad_filter=False,
+                                           condition_on_previous_text=False)
+            text = " ".join(s.text.strip() for s in segments)
+            if i:
+                times.append((time.perf_counter() - t) * 1000)
+        res[name] = (statistics.median(times), text)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kiosk")
+    ap.add_argument("models_dir")
+    ap.add_argument("ct2_model_dir")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=5)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as t:
+        tmp = Path(t)
+        clips = make_clips(tmp)
+        print(f"clips: {', '.join(f'{n} ({c[2]:.1f} s)' for n, c in clips.items())}; {a.threads} threads; median of {a.runs} warm runs", file=sys.stderr)
+        systems = {
+            "whisper-rs f16, audio window trimmed": ours(a.kiosk, station(tmp, a.models_dir, a.threads, True), clips, a.runs),
+            "whisper-rs f16, full 30 s window": ours(a.kiosk, station(tmp, a.models_dir, a.threads, False), clips, a.runs),
+        }
+        for ct in ("float32", "int8"):
+            systems[f"faster-whisper {ct}"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, ct)
+    print(f"ASR benchmark — Whisper tiny.en, {a.threads} threads, greedy, median of {a.runs} warm runs")
+    print("| clip | system | time, ms | WER |")
+    print("|---|---|---:|---:|")
+    for name, (_, ref, secs) in clips.items():
+        for sys_name, res in systems.items():
+            ms, text = res[name]
+            print(f"| {name} ({secs:.1f} s) | {sys_name} | {ms:.0f} | {wer(ref, text):.1%} |")
+    print()
+    print("| clip | ours (trimmed) | faster-whisper best | ratio (faster-whisper ÷ ours) | WER ours / theirs |")
+    print("|---|---:|---:|---:|---|")
+    for name, (_, ref, secs) in clips.items():
+        ours_ms, ours_text = systems["whisper-rs f16, audio window trimmed"][name]
+        best = min((k for k in systems if k.startswith("faster")), key=lambda k: systems[k][name][0])
+        fw_ms, fw_text = systems[best][name]
+        print(f"| {name} | {ours_ms:.0f} ms | {fw_ms:.0f} ms ({best.split()[-1]}) | {fw_ms / ours_ms:.2f}× | "
+              f"{wer(ref, ours_text):.1%} / {wer(ref, fw_text):.1%} |")
+
+
+if __name__ == "__main__":
+    main()
