@@ -129,3 +129,95 @@ fn a_missing_model_names_the_file_and_the_fix() {
         "{err}"
     );
 }
+
+/// An ALSA configuration whose default capture device plays `raw` (16 kHz mono s16) instantly.
+fn alsa_file_mic(dir: &std::path::Path, wav: &std::path::Path) -> std::path::PathBuf {
+    let raw = dir.join("mic.raw");
+    let ok = std::process::Command::new("sox")
+        .arg(wav)
+        .args([
+            "-t", "raw", "-e", "signed", "-b", "16", "-r", "16000", "-c", "1",
+        ])
+        .arg(&raw)
+        .status();
+    assert!(ok.expect("sox").success());
+    let conf = dir.join("alsa.conf");
+    let text = format!(
+        "</usr/share/alsa/alsa.conf>\npcm.!default {{\n  type plug\n  slave {{\n    pcm {{ type file slave.pcm \"null\" file \"/dev/null\" infile \"{}\" format \"raw\" }}\n    format S16_LE\n    rate 16000\n    channels 1\n  }}\n}}\n",
+        raw.display()
+    );
+    std::fs::write(&conf, text).expect("write alsa.conf");
+    conf
+}
+
+#[test]
+fn the_microphone_path_hears_what_the_file_path_hears() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = station(dir.path());
+    use_models(&st, &repo_models());
+    let s = st.to_str().expect("utf8");
+    let wav = speak(
+        dir.path(),
+        "answer",
+        "en-us",
+        "Yes, two shifts are fine for me.",
+    );
+    let conf = alsa_file_mic(dir.path(), &wav);
+    let out = std::process::Command::new(system_tests::binary("kiosk"))
+        .args([
+            "transcribe",
+            "--station",
+            s,
+            "--locale",
+            "en",
+            "--json",
+            "--mic",
+            "--max-seconds",
+            "15",
+            wav.to_str().expect("p"),
+        ])
+        .env("ALSA_CONFIG_PATH", &conf)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(rows[0]["file"], "microphone");
+    assert_eq!(
+        rows[0]["transcript"], rows[1]["transcript"],
+        "cpal through ALSA and the WAV file must agree: {rows}"
+    );
+    assert!(
+        rows[0]["transcript"]
+            .as_str()
+            .expect("t")
+            .to_lowercase()
+            .contains("two shifts are fine"),
+        "{rows}"
+    );
+
+    let out = std::process::Command::new(system_tests::binary("kiosk"))
+        .args([
+            "transcribe",
+            "--station",
+            s,
+            "--locale",
+            "en",
+            "--mic",
+            "--device",
+            "no-such-microphone",
+        ])
+        .env("ALSA_CONFIG_PATH", &conf)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("no microphone found named `no-such-microphone`")
+            && err.contains("arecord -l"),
+        "{err}"
+    );
+}

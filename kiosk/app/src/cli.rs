@@ -59,8 +59,17 @@ pub enum Command {
         #[arg(long)]
         locale: Option<String>,
         /// 16 kHz WAV files.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "mic")]
         files: Vec<PathBuf>,
+        /// Capture one answer from the microphone instead (until it ends, or --max-seconds).
+        #[arg(long)]
+        mic: bool,
+        /// Microphone device (part of its name); default: the system default.
+        #[arg(long)]
+        device: Option<String>,
+        /// Longest answer captured from the microphone.
+        #[arg(long, default_value_t = 30)]
+        max_seconds: u64,
         /// Print JSON: an array of {file, transcript, asr_ms, audio_ms}.
         #[arg(long)]
         json: bool,
@@ -75,8 +84,19 @@ pub enum Command {
         #[arg(long)]
         role: String,
         /// A recorded answer (16 kHz WAV); repeat once per question, in order.
-        #[arg(long = "answer", required = true)]
+        #[arg(
+            long = "answer",
+            required_unless_present = "mic",
+            conflicts_with = "mic"
+        )]
         answers: Vec<PathBuf>,
+        /// Capture each answer live from the microphone (the question is printed; each answer ends
+        /// on trailing silence or the question's time limit).
+        #[arg(long)]
+        mic: bool,
+        /// Microphone device (part of its name); default: the system default.
+        #[arg(long)]
+        device: Option<String>,
         /// Language of the answers: zh-CN or en (default: the station's).
         #[arg(long)]
         locale: Option<String>,

@@ -49,6 +49,23 @@ impl Ears {
         })
     }
 
+    /// Captures one answer from a microphone (until it ends or `limit`), then transcribes it.
+    pub fn hear_mic(
+        &mut self,
+        mic: &mut dyn kiosk_perception::mic::Microphone,
+        limit: std::time::Duration,
+    ) -> anyhow::Result<Heard> {
+        let samples = kiosk_perception::mic::capture(mic, &mut self.vad, &self.endpoint, limit)?;
+        Ok(hear(
+            &mut self.vad,
+            &mut self.asr,
+            &samples,
+            0,
+            &self.endpoint,
+            &self.opts,
+        )?)
+    }
+
     /// End-points and transcribes one recorded answer.
     pub fn hear_file(&mut self, file: &Path) -> anyhow::Result<Heard> {
         let samples =

@@ -4,6 +4,7 @@
 pub mod asr;
 pub mod audio;
 pub mod listen;
+pub mod mic;
 pub mod models;
 pub mod onnx;
 pub mod vad;

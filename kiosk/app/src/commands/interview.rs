@@ -1,7 +1,10 @@
-//! `kiosk interview`: a full screening from recorded answers, stored like any interview.
+//! `kiosk interview`: a full screening from recorded answers or live from the microphone,
+//! stored like any interview.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use kiosk_perception::mic::CpalMic;
 use kiosk_screening::{Answer, Response};
 use kiosk_store::{Candidate, Consent, ConsentKind, MediaRef, NewInterview};
 use serde::Serialize;
@@ -11,6 +14,15 @@ use crate::commands::Scored;
 use crate::context::Context;
 use crate::render;
 use crate::speech::Ears;
+
+/// Where the answers come from.
+#[derive(Debug)]
+pub enum Source {
+    /// One WAV file per question.
+    Files(Vec<PathBuf>),
+    /// Live from a microphone (device name part, or the default).
+    Mic(Option<String>),
+}
 
 #[derive(Debug, Serialize)]
 struct AnswerMetrics {
@@ -35,14 +47,16 @@ struct Output {
 pub fn run(
     station: &Path,
     role_id: &str,
-    files: &[PathBuf],
+    source: Source,
     locale: Option<&str>,
     candidate: Candidate,
     json: bool,
 ) -> anyhow::Result<()> {
     let mut ctx = Context::load(station)?;
     let role = ctx.role(role_id)?.clone();
-    if files.len() != role.questions.len() {
+    if let Source::Files(files) = &source
+        && files.len() != role.questions.len()
+    {
         return Err(UsageError(format!(
             "role `{role_id}` has {} questions but {} answers were given: pass one --answer FILE.wav per question, in order",
             role.questions.len(),
@@ -56,10 +70,26 @@ pub fn run(
     let prompt = Some(role.asr_prompt.get(&locale).to_string()).filter(|p| !p.is_empty());
     let mut ears = Ears::load(&ctx.station, &locale, prompt)?;
     let started = kiosk_store::now();
+    let mut mic = match &source {
+        Source::Mic(device) => Some(CpalMic::new(device.clone())),
+        Source::Files(_) => None,
+    };
     let mut answers = Vec::new();
     let mut metrics = Vec::new();
-    for (q, f) in role.questions.iter().zip(files) {
-        let heard = ears.hear_file(f)?;
+    for (i, q) in role.questions.iter().enumerate() {
+        let heard = match (&source, mic.as_mut()) {
+            (Source::Files(files), _) => ears.hear_file(&files[i])?,
+            (Source::Mic(_), Some(m)) => {
+                eprintln!(
+                    "[{}/{}] {}",
+                    i + 1,
+                    role.questions.len(),
+                    q.prompt.get(&locale)
+                );
+                ears.hear_mic(m, Duration::from_secs(q.time_limit_s.max(1) as u64))?
+            }
+            (Source::Mic(_), None) => unreachable!("a microphone source always has a microphone"),
+        };
         let (latency_ms, speech_ms) = match &heard.response {
             Response::Spoken { metrics, .. } => (metrics.latency_ms, Some(metrics.speech_ms)),
             _ => (None, None),
@@ -79,19 +109,22 @@ pub fn run(
     }
     let result = kiosk_screening::score(&role, &ctx.catalog.lexicon, &answers)?;
     let identity = ctx.identity();
-    let media = role
-        .questions
-        .iter()
-        .zip(files)
-        .map(|(q, f)| MediaRef {
-            question_id: Some(q.id.clone()),
-            kind: "answer_audio".into(),
-            path: f.display().to_string(),
-            sha256: None,
-            bytes: std::fs::metadata(f).ok().map(|m| m.len() as i64),
-            expires_at: None,
-        })
-        .collect();
+    let media = match &source {
+        Source::Files(files) => role
+            .questions
+            .iter()
+            .zip(files)
+            .map(|(q, f)| MediaRef {
+                question_id: Some(q.id.clone()),
+                kind: "answer_audio".into(),
+                path: f.display().to_string(),
+                sha256: None,
+                bytes: std::fs::metadata(f).ok().map(|m| m.len() as i64),
+                expires_at: None,
+            })
+            .collect(),
+        Source::Mic(_) => Vec::new(),
+    };
     let saved = ctx.store.save_interview(&NewInterview {
         station: &identity,
         candidate,
@@ -103,7 +136,7 @@ pub fn run(
         consents: vec![Consent {
             kind: ConsentKind::Recording,
             granted: true,
-            notice_version: "headless-recorded-answers".into(),
+            notice_version: "headless-cli".into(),
         }],
         media,
     })?;

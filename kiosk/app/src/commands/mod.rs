@@ -34,24 +34,42 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             station,
             locale,
             files,
+            mic,
+            device,
+            max_seconds,
             json,
-        } => transcribe::run(&station, locale.as_deref(), &files, json),
+        } => {
+            let mic = mic.then_some(transcribe::MicChoice {
+                device,
+                max_seconds,
+            });
+            transcribe::run(&station, locale.as_deref(), &files, mic, json)
+        }
         Command::Interview {
             station,
             role,
             answers,
+            mic,
+            device,
             locale,
             name,
             phone,
             json,
-        } => interview::run(
-            &station,
-            &role,
-            &answers,
-            locale.as_deref(),
-            Candidate { name, phone },
-            json,
-        ),
+        } => {
+            let source = if mic {
+                interview::Source::Mic(device)
+            } else {
+                interview::Source::Files(answers)
+            };
+            interview::run(
+                &station,
+                &role,
+                source,
+                locale.as_deref(),
+                Candidate { name, phone },
+                json,
+            )
+        }
         Command::Demo {
             station,
             answers,

@@ -1,8 +1,11 @@
-//! `kiosk transcribe`: VAD + speech recognition on WAV files, with the time spent in recognition.
+//! `kiosk transcribe`: VAD + speech recognition on WAV files (or one answer from the microphone),
+//! with the time spent in recognition.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use kiosk_config::Station;
+use kiosk_perception::mic::CpalMic;
 use serde::Serialize;
 
 use crate::UsageError;
@@ -16,11 +19,21 @@ struct Row {
     audio_ms: u32,
 }
 
+/// Capture from a microphone instead of files.
+#[derive(Debug)]
+pub struct MicChoice {
+    /// Device name part.
+    pub device: Option<String>,
+    /// Longest capture.
+    pub max_seconds: u64,
+}
+
 /// Runs the command.
 pub fn run(
     station: &Path,
     locale: Option<&str>,
     files: &[PathBuf],
+    mic: Option<MicChoice>,
     json: bool,
 ) -> anyhow::Result<()> {
     let st =
@@ -28,6 +41,16 @@ pub fn run(
     let locale = locale.unwrap_or(&st.config.station.locale).to_string();
     let mut ears = Ears::load(&st, &locale, None)?;
     let mut rows = Vec::new();
+    if let Some(m) = mic {
+        let mut device = CpalMic::new(m.device);
+        let heard = ears.hear_mic(&mut device, Duration::from_secs(m.max_seconds))?;
+        rows.push(Row {
+            file: "microphone".into(),
+            transcript: heard.response.transcript(),
+            asr_ms: heard.asr_ms,
+            audio_ms: heard.audio_ms,
+        });
+    }
     for f in files {
         let heard = ears.hear_file(f)?;
         rows.push(Row {
