@@ -101,7 +101,7 @@ def main():
     args.cache.mkdir(parents=True, exist_ok=True)
     args.models_dir.mkdir(parents=True, exist_ok=True)
     failed = False
-    for model in manifest["model"]:
+    for model in manifest["model"] + manifest.get("fixture", []):
         if only and model["name"] not in only:
             continue
         dest = args.models_dir / model["file"]

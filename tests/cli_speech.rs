@@ -102,11 +102,48 @@ fn transcribe_and_interview_from_recorded_answers() {
     );
     assert!(m["speech_ms"].as_u64().is_some_and(|s| s > 800), "{m}");
     assert!(m["asr_confidence"].as_f64().is_some_and(|c| c > 0.5), "{m}");
-    assert!(v["video"].is_null());
+    assert!(v["video"].is_null(), "no camera, no video report");
+    // With the camera (frames from a file): the presence report, and a face consent recorded.
+    let face = repo_models().join("fixtures/astronaut.png");
+    let out = kiosk(&[
+        "interview",
+        "--station",
+        s,
+        "--role",
+        "factory-worker",
+        "--locale",
+        "en",
+        "--json",
+        "--camera",
+        face.to_str().expect("p"),
+        "--answer",
+        p1,
+        "--answer",
+        p2,
+        "--answer",
+        p3,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let with_camera: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let video = &with_camera["video"];
+    assert_eq!(video["frames"], 1);
+    assert_eq!(video["face_present_ratio"], 1.0, "{video}");
+    assert_eq!(video["multiple_faces_ratio"], 0.0, "{video}");
+    assert!(video["frontal_ratio"].is_number());
+    assert_eq!(
+        with_camera["dimensions"], v["dimensions"],
+        "the camera never changes a score"
+    );
     let listed = kiosk(&["results", "--station", s, "--json"]);
     let rows: Value = serde_json::from_slice(&listed.stdout).expect("json");
-    assert_eq!(rows[0]["interview_id"], v["interview_id"]);
-    assert_eq!(rows[0]["source"], "spoken");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["source"] == "spoken"));
+    assert!(rows.iter().any(|r| r["interview_id"] == v["interview_id"]));
 }
 
 #[test]

@@ -97,6 +97,9 @@ pub enum Command {
         /// Microphone device (part of its name); default: the system default.
         #[arg(long)]
         device: Option<String>,
+        /// Camera frames: an image, or a folder of frames (presence report; needs face consent).
+        #[arg(long)]
+        camera: Option<PathBuf>,
         /// Language of the answers: zh-CN or en (default: the station's).
         #[arg(long)]
         locale: Option<String>,

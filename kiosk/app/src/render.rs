@@ -44,6 +44,17 @@ pub fn result(role: &RoleConfig, s: &Scored, locale: &str) -> String {
     for k in &r.knockouts {
         let _ = writeln!(out, "Must-have not met: {}", k.message);
     }
+    if let Some(v) = &r.video {
+        let _ = writeln!(
+            out,
+            "Camera ({} frames; presence only, never scored): face present {:.0}%, more than one person {:.0}%, facing the camera {:.0}%, too dark {:.0}%",
+            v.frames,
+            v.face_present_ratio * 100.0,
+            v.multiple_faces_ratio * 100.0,
+            v.frontal_ratio * 100.0,
+            v.too_dark_ratio * 100.0
+        );
+    }
     let _ = writeln!(out, "Dimensions:");
     for d in &r.dimensions {
         let name = role

@@ -3,11 +3,14 @@
 
 pub mod asr;
 pub mod audio;
+pub mod camera;
+pub mod face;
 pub mod listen;
 pub mod mic;
 pub mod models;
 pub mod onnx;
 pub mod vad;
+pub mod video;
 
 pub use asr::{Asr, AsrOptions};
 pub use models::ModelError;

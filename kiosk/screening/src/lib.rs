@@ -14,7 +14,9 @@ pub mod validate;
 pub use answer::{Answer, Response, Segment, SpeechMetrics};
 pub use flow::{Flow, RepeatReason, Step};
 pub use intent::{Intent, Lexicon, LexiconConfig};
-pub use result::{DimensionScore, Evidence, ReasonCode, Recommendation, ScreeningResult, Status};
+pub use result::{
+    DimensionScore, Evidence, ReasonCode, Recommendation, ScreeningResult, Status, VideoSummary,
+};
 pub use role::{QuestionKind, RoleConfig};
-pub use scoring::{ScoringError, score};
+pub use scoring::{ScoringError, apply_video, score};
 pub use validate::{ConfigError, ConfigErrors, parse_lexicon, parse_role, validate_role};

@@ -56,6 +56,25 @@ pub enum ReasonCode {
     UnclearIntent,
     /// A dimension has no usable evidence at all.
     DimensionUnscored,
+    /// The camera rarely saw the candidate.
+    NotVisible,
+    /// More than one person appeared on camera.
+    MultiplePeople,
+}
+
+/// The camera's presence and integrity report for one interview (never used to score).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoSummary {
+    /// Frames sampled.
+    pub frames: u32,
+    /// Share of frames with a face.
+    pub face_present_ratio: f32,
+    /// Share of frames with more than one face.
+    pub multiple_faces_ratio: f32,
+    /// Share of frames whose main face looks at the camera.
+    pub frontal_ratio: f32,
+    /// Share of frames too dark to see anyone.
+    pub too_dark_ratio: f32,
 }
 
 /// One reason for review.
@@ -168,4 +187,7 @@ pub struct ScreeningResult {
     pub dimensions: Vec<DimensionScore>,
     /// Per-question transcripts, in the role's order.
     pub answers: Vec<AnswerSummary>,
+    /// The camera's presence report; `None` without camera (or without camera consent).
+    #[serde(default)]
+    pub video: Option<VideoSummary>,
 }

@@ -9,7 +9,7 @@ use crate::intent::{Intent, Lexicon, Polarity};
 use crate::phrases::PhraseSet;
 use crate::result::{
     AnswerSummary, DimensionScore, Evidence, Knockout, MetricValue, PhraseMatch, Reason,
-    ReasonCode, Recommendation, ScreeningResult, Status,
+    ReasonCode, Recommendation, ScreeningResult, Status, VideoSummary,
 };
 use crate::role::{Metric, QuestionConfig, RoleConfig, RuleConfig, ScoringPolicy};
 use crate::text::{Located, units};
@@ -170,7 +170,43 @@ pub fn score(
         knockouts,
         dimensions,
         answers: summaries,
+        video: None,
     })
+}
+
+/// Attaches the camera's presence report. It never changes a score; when the candidate was
+/// rarely visible or someone else appeared, the result goes to review with the reason.
+pub fn apply_video(result: &mut ScreeningResult, video: VideoSummary) {
+    let mut add = |code, message: String| {
+        result.reasons.push(Reason {
+            code,
+            question_id: None,
+            dimension: None,
+            message,
+        })
+    };
+    if video.frames > 0 && video.face_present_ratio < 0.5 {
+        add(
+            ReasonCode::NotVisible,
+            format!(
+                "the camera saw the candidate in only {:.0}% of frames",
+                video.face_present_ratio * 100.0
+            ),
+        );
+    }
+    if video.multiple_faces_ratio > 0.2 {
+        add(
+            ReasonCode::MultiplePeople,
+            format!(
+                "more than one person was on camera in {:.0}% of frames",
+                video.multiple_faces_ratio * 100.0
+            ),
+        );
+    }
+    if !result.reasons.is_empty() {
+        result.recommendation = Recommendation::Review;
+    }
+    result.video = Some(video);
 }
 
 fn round_score(v: f64) -> u8 {

@@ -436,3 +436,45 @@ fn a_clear_no_to_a_must_have_is_never_advanced() {
     );
     assert_eq!(result.recommendation, Recommendation::NotRecommended);
 }
+
+#[test]
+fn video_never_changes_a_score_but_can_send_to_review() {
+    use kiosk_screening::{VideoSummary, apply_video};
+    let r = role("factory-worker");
+    let answers = typed(
+        &r,
+        &[
+            "我想找一份稳定的工作，离家近，工资也不错，还能学点技术",
+            "可以，两班倒没问题",
+            "我在工厂流水线做过两年组装",
+        ],
+    );
+    let base = score(&r, &lexicon(), &answers).expect("scores");
+    assert_eq!(base.recommendation, Recommendation::Advance);
+    let v = |present: f32, multiple: f32| VideoSummary {
+        frames: 20,
+        face_present_ratio: present,
+        multiple_faces_ratio: multiple,
+        frontal_ratio: present,
+        too_dark_ratio: 0.0,
+    };
+    let cases = [
+        (v(1.0, 0.0), None),
+        (v(0.2, 0.0), Some(ReasonCode::NotVisible)),
+        (v(1.0, 0.6), Some(ReasonCode::MultiplePeople)),
+    ];
+    for (video, reason) in cases {
+        let mut result = base.clone();
+        apply_video(&mut result, video.clone());
+        assert_eq!(result.dimensions, base.dimensions, "scores untouched");
+        assert_eq!(result.total, base.total);
+        assert_eq!(result.video.as_ref(), Some(&video));
+        match reason {
+            None => assert_eq!(result.recommendation, Recommendation::Advance),
+            Some(code) => {
+                assert_eq!(result.recommendation, Recommendation::Review);
+                assert!(result.reasons.iter().any(|x| x.code == code));
+            }
+        }
+    }
+}

@@ -4,8 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kiosk_perception::camera::FileCamera;
+use kiosk_perception::face::FaceDetector;
 use kiosk_perception::mic::CpalMic;
-use kiosk_screening::{Answer, Response};
+use kiosk_perception::video::{observe, summarise};
+use kiosk_screening::{Answer, Response, VideoSummary};
 use kiosk_store::{Candidate, Consent, ConsentKind, MediaRef, NewInterview};
 use serde::Serialize;
 
@@ -39,8 +42,19 @@ struct Output {
     #[serde(flatten)]
     scored: Scored,
     metrics: Vec<AnswerMetrics>,
-    /// Face presence report; null without a camera.
-    video: Option<()>,
+}
+
+/// The presence report of the camera frames at `path` (an image or a folder of frames).
+fn video_report(models_dir: &Path, path: &Path) -> anyhow::Result<VideoSummary> {
+    let frames = FileCamera::open(path, 1.0)
+        .map_err(|e| UsageError(e.to_string()))?
+        .all()?;
+    let mut detector = FaceDetector::load(models_dir)?;
+    let obs = frames
+        .iter()
+        .map(|f| observe(&mut detector, f))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(summarise(&obs))
 }
 
 /// Runs the command.
@@ -48,6 +62,7 @@ pub fn run(
     station: &Path,
     role_id: &str,
     source: Source,
+    camera: Option<&Path>,
     locale: Option<&str>,
     candidate: Candidate,
     json: bool,
@@ -107,7 +122,10 @@ pub fn run(
             response: heard.response,
         });
     }
-    let result = kiosk_screening::score(&role, &ctx.catalog.lexicon, &answers)?;
+    let mut result = kiosk_screening::score(&role, &ctx.catalog.lexicon, &answers)?;
+    if let Some(frames) = camera {
+        kiosk_screening::apply_video(&mut result, video_report(&ctx.station.models_dir, frames)?);
+    }
     let identity = ctx.identity();
     let media = match &source {
         Source::Files(files) => role
@@ -133,11 +151,14 @@ pub fn run(
         completed_at: kiosk_store::now(),
         answers: &answers,
         result: &result,
-        consents: vec![Consent {
-            kind: ConsentKind::Recording,
-            granted: true,
-            notice_version: "headless-cli".into(),
-        }],
+        consents: std::iter::once(ConsentKind::Recording)
+            .chain(camera.map(|_| ConsentKind::Face))
+            .map(|kind| Consent {
+                kind,
+                granted: true,
+                notice_version: "headless-cli".into(),
+            })
+            .collect(),
         media,
     })?;
     let scored = Scored {
@@ -149,11 +170,7 @@ pub fn run(
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&Output {
-                scored,
-                metrics,
-                video: None
-            })?
+            serde_json::to_string_pretty(&Output { scored, metrics })?
         );
     } else {
         print!("{}", render::result(&role, &scored, &locale));
