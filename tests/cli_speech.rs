@@ -258,3 +258,77 @@ fn the_microphone_path_hears_what_the_file_path_hears() {
         "{err}"
     );
 }
+
+#[test]
+fn check_reports_models_microphone_and_camera() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = station(dir.path());
+    use_models(&st, &repo_models());
+    let wav = speak(dir.path(), "answer", "en-us", "Hello.");
+    let conf = alsa_file_mic(dir.path(), &wav);
+    let out = std::process::Command::new(system_tests::binary("kiosk"))
+        .args(["check", "--station", st.to_str().expect("utf8")])
+        .env("ALSA_CONFIG_PATH", &conf)
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "model silero-vad",
+        "model whisper-base",
+        "model mtcnn-onet",
+        "voice activity",
+        "speech recognition en",
+        "face presence",
+        "microphone",
+    ] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("OK") && l.contains(line)),
+            "{line} not OK:\n{table}"
+        );
+    }
+    if !std::path::Path::new("/dev/video0").exists() {
+        assert!(
+            table.lines().any(|l| l.starts_with("FAIL")
+                && l.contains("camera")
+                && l.contains("/dev/video0")),
+            "{table}"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a failed check fails the command"
+        );
+    }
+    // A corrupted model is named, with the fix.
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).expect("mkdir");
+    std::fs::write(models.join("silero_vad.onnx"), b"garbage").expect("write");
+    use_models_again(&st, &models);
+    let out = std::process::Command::new(system_tests::binary("kiosk"))
+        .args(["check", "--station", st.to_str().expect("utf8")])
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.lines().any(|l| l.starts_with("FAIL")
+            && l.contains("silero-vad")
+            && l.contains("corrupt")
+            && l.contains("models/fetch.sh")),
+        "{table}"
+    );
+}
+
+fn use_models_again(station: &std::path::Path, models: &std::path::Path) {
+    let text = std::fs::read_to_string(station).expect("station");
+    let start = text.find("models_dir = ").expect("models_dir");
+    let end = start + text[start..].find('\n').expect("eol");
+    let text = format!(
+        "{}models_dir = \"{}\"{}",
+        &text[..start],
+        models.display(),
+        &text[end..]
+    );
+    std::fs::write(station, text).expect("write");
+}

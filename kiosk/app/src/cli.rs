@@ -113,6 +113,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Verify every model (checksum, load, a tiny inference), the microphone and the camera,
+    /// and print a table of what is OK and what is not. Exit code 1 when anything is not.
+    Check {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// Camera index to try.
+        #[arg(long, default_value_t = 0)]
+        camera_index: u32,
+    },
     /// Score and store the sample candidates of a demo file, then list the results.
     Demo {
         /// The station file.

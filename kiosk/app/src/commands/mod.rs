@@ -1,5 +1,6 @@
 //! Command implementations, one file each, plus the typed-answer scoring they share.
 
+mod check;
 mod demo;
 mod interview;
 mod results;
@@ -72,6 +73,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 json,
             )
         }
+        Command::Check {
+            station,
+            camera_index,
+        } => check::run(&station, camera_index),
         Command::Demo {
             station,
             answers,

@@ -1,0 +1,130 @@
+//! `kiosk check`: is every model intact and working, and are the microphone and camera there?
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kiosk_config::Station;
+use kiosk_perception::camera::{Camera, NokhwaCamera};
+use kiosk_perception::face::FaceDetector;
+use kiosk_perception::mic::{CpalMic, Microphone};
+use kiosk_perception::models::{manifest, verified};
+use kiosk_perception::{Asr, AsrOptions, Vad};
+
+use crate::UsageError;
+
+struct Row {
+    what: String,
+    ok: bool,
+    detail: String,
+}
+
+fn timed<T>(f: impl FnOnce() -> Result<T, String>) -> (Result<T, String>, Duration) {
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed())
+}
+
+/// Runs the command.
+pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
+    let st =
+        Station::load(station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
+    let dir = &st.models_dir;
+    let mut rows = Vec::new();
+    for m in manifest() {
+        let r = verified(dir, &m.name);
+        rows.push(Row {
+            what: format!("model {}", m.name),
+            ok: r.is_ok(),
+            detail: r.map_or_else(
+                |e| e.to_string(),
+                |p| format!("sha256 ok ({})", p.display()),
+            ),
+        });
+    }
+    let silence = vec![0.0f32; 16_000];
+    let (vad, t) = timed(|| {
+        let mut v = Vad::load(dir).map_err(|e| e.to_string())?;
+        v.probabilities(&silence).map_err(|e| e.to_string())
+    });
+    rows.push(Row {
+        what: "voice activity (Silero)".into(),
+        ok: vad.is_ok(),
+        detail: vad.map_or_else(
+            |e| e,
+            |p| format!("{} frames of silence in {} ms", p.len(), t.as_millis()),
+        ),
+    });
+    for (lang, model) in [
+        ("en", &st.config.speech.model_en),
+        ("zh", &st.config.speech.model_zh),
+    ] {
+        let (asr, t) = timed(|| {
+            let mut a = Asr::load(dir, model).map_err(|e| e.to_string())?;
+            let opts = AsrOptions {
+                language: lang.into(),
+                ..AsrOptions::default()
+            };
+            a.transcribe(&silence, &opts).map_err(|e| e.to_string())
+        });
+        rows.push(Row {
+            what: format!("speech recognition {lang} ({model})"),
+            ok: asr.is_ok(),
+            detail: asr.map_or_else(|e| e, |_| format!("loaded and ran in {} ms", t.as_millis())),
+        });
+    }
+    let (face, t) = timed(|| {
+        let mut d = FaceDetector::load(dir).map_err(|e| e.to_string())?;
+        d.detect(&image::RgbImage::new(640, 480))
+            .map_err(|e| e.to_string())
+    });
+    rows.push(Row {
+        what: "face presence (MTCNN)".into(),
+        ok: face.is_ok(),
+        detail: face.map_or_else(
+            |e| e,
+            |f| format!("{} faces on a blank frame in {} ms", f.len(), t.as_millis()),
+        ),
+    });
+    let mut mic = CpalMic::new(None);
+    let heard = mic.start().map_err(|e| e.to_string()).and_then(|rx| {
+        let got = rx
+            .recv_timeout(Duration::from_secs(2))
+            .map_err(|_| "no audio arrived within 2 s".to_string());
+        mic.stop();
+        got
+    });
+    rows.push(Row {
+        what: "microphone".into(),
+        ok: heard.is_ok(),
+        detail: heard.map_or_else(
+            |e| e,
+            |c| format!("audio arriving ({} samples in the first chunk)", c.len()),
+        ),
+    });
+    let cam = NokhwaCamera::open(camera_index)
+        .map_err(|e| e.to_string())
+        .and_then(|mut c| c.frame().map_err(|e| e.to_string()));
+    rows.push(Row {
+        what: format!("camera {camera_index}"),
+        ok: cam.is_ok(),
+        detail: cam.map_or_else(|e| e, |f| format!("{}×{} frames", f.width(), f.height())),
+    });
+    let width = rows
+        .iter()
+        .map(|r| r.what.chars().count())
+        .max()
+        .unwrap_or(0);
+    for r in &rows {
+        println!(
+            "{}  {:<width$}  {}",
+            if r.ok { "OK  " } else { "FAIL" },
+            r.what,
+            r.detail
+        );
+    }
+    let failed = rows.iter().filter(|r| !r.ok).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} check(s) failed");
+    }
+    Ok(())
+}
