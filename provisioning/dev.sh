@@ -80,6 +80,8 @@ bench() {
     say "sync benchmark"
     "${CARGO_TARGET_DIR:-target}/release/sync-bench" "${2:-10000}"
     models
+    say "face presence benchmark"
+    "${CARGO_TARGET_DIR:-target}/release/face-bench"
     say "ASR benchmark (faster-whisper installed into a bench-only venv)"
     local venv=/var/tmp/kiosk-bench-venv
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

@@ -59,13 +59,14 @@ def make_clips(tmp):
     return out
 
 
-def station(tmp, models_dir, threads, trim):
+def station(tmp, models_dir, threads, trim, model="whisper-tiny.en"):
     text = (ROOT / "provisioning/examples/station.toml").read_text()
     text = text.replace('"../../var/data"', f'"{tmp}/data"').replace('"../../var/models"', f'"{Path(models_dir).resolve()}"')
     text = text.replace('roles_dir = "roles"', f'roles_dir = "{ROOT}/provisioning/examples/roles"')
     text = re.sub(r"trim_audio_ctx_en = \w+", f"trim_audio_ctx_en = {'true' if trim else 'false'}", text)
     text = re.sub(r"threads = \d+", f"threads = {threads}", text)
-    path = tmp / f"station-{'trim' if trim else 'full'}.toml"
+    text = re.sub(r'model_en = "[^"]+"', f'model_en = "{model}"', text)
+    path = tmp / f"station-{model}-{'trim' if trim else 'full'}.toml"
     path.write_text(text)
     return path
 
@@ -113,7 +114,9 @@ def main():
         tmp = Path(t)
         clips = make_clips(tmp)
         print(f"clips: {', '.join(f'{n} ({c[2]:.1f} s)' for n, c in clips.items())}; {a.threads} threads; median of {a.runs} warm runs", file=sys.stderr)
+        q8 = "whisper-tiny.en-q8_0"
         systems = {
+            "whisper-rs Q8_0, audio window trimmed": ours(a.kiosk, station(tmp, a.models_dir, a.threads, True, q8), clips, a.runs),
             "whisper-rs f16, audio window trimmed": ours(a.kiosk, station(tmp, a.models_dir, a.threads, True), clips, a.runs),
             "whisper-rs f16, full 30 s window": ours(a.kiosk, station(tmp, a.models_dir, a.threads, False), clips, a.runs),
         }
@@ -127,10 +130,10 @@ def main():
             ms, text = res[name]
             print(f"| {name} ({secs:.1f} s) | {sys_name} | {ms:.0f} | {wer(ref, text):.1%} |")
     print()
-    print("| clip | ours (trimmed) | faster-whisper best | ratio (faster-whisper ÷ ours) | WER ours / theirs |")
+    print("| clip | ours (Q8_0, trimmed: the station default) | faster-whisper best | ratio (faster-whisper ÷ ours) | WER ours / theirs |")
     print("|---|---:|---:|---:|---|")
     for name, (_, ref, secs) in clips.items():
-        ours_ms, ours_text = systems["whisper-rs f16, audio window trimmed"][name]
+        ours_ms, ours_text = systems["whisper-rs Q8_0, audio window trimmed"][name]
         best = min((k for k in systems if k.startswith("faster")), key=lambda k: systems[k][name][0])
         fw_ms, fw_text = systems[best][name]
         print(f"| {name} | {ours_ms:.0f} ms | {fw_ms:.0f} ms ({best.split()[-1]}) | {fw_ms / ours_ms:.2f}× | "

@@ -2,10 +2,12 @@
 """Converts an OpenAI Whisper model in CTranslate2 format (model.bin + tokenizer.json) to the ggml
 file whisper.cpp (and so whisper-rs) loads. Deterministic: the same input gives the same bytes.
 
-    ct2_to_ggml.py MODEL.BIN TOKENIZER.JSON OUT.BIN
+    ct2_to_ggml.py MODEL.BIN TOKENIZER.JSON OUT.BIN [--q8_0]
 
 Types follow whisper.cpp's own converter exactly (its loader checks byte sizes, not types): f32 for
-1-D tensors, conv biases and positional embeddings; f16 for 2-D weights and conv kernels.
+1-D tensors, conv biases and positional embeddings; f16 for 2-D weights and conv kernels. With
+--q8_0 the 2-D weights are quantised the way whisper.cpp's `quantize` tool does (Q8_0 blocks of
+32 values with an f16 scale; conv kernels stay f16, positional embeddings f32).
 """
 import json
 import re
@@ -171,7 +173,26 @@ def rename(v):
     yield from norm("decoder/layer_norm", "decoder.ln")
 
 
-def convert(model_bin, tokenizer_json, out_path):
+GGML_TYPE_Q8_0 = 8
+GGML_FTYPE_MOSTLY_Q8_0 = 7
+GGML_QNT_VERSION = 2
+GGML_QNT_VERSION_FACTOR = 1000
+
+
+def q8_0(data):
+    """ggml's Q8_0 encoding of a float array whose last dimension is a multiple of 32."""
+    blocks = data.astype(np.float32).reshape(-1, 32)
+    d = np.abs(blocks).max(axis=1) / 127.0
+    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    x = blocks * inv[:, None]
+    q = (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int8)  # roundf: half away from zero
+    out = np.empty(len(blocks), dtype=[("d", "<f2"), ("qs", "i1", 32)])
+    out["d"] = d.astype(np.float16)
+    out["qs"] = q
+    return out.tobytes()
+
+
+def convert(model_bin, tokenizer_json, out_path, quantise=False):
     v = read_ct2(model_bin)
     n_layers = lambda p: len({m.group(1) for k in v for m in [re.match(rf"{p}/layer_(\d+)/", k)] if m})
     enc_pos, dec_pos = v["encoder/position_encodings/encodings"], v["decoder/position_encodings/encodings"]
@@ -180,7 +201,7 @@ def convert(model_bin, tokenizer_json, out_path):
         enc_pos.shape[0], enc_pos.shape[1], int(v["encoder/num_heads"]), n_layers("encoder"),
         dec_pos.shape[0], dec_pos.shape[1], int(v["decoder/num_heads"]), n_layers("decoder"),
         v["encoder/conv1/weight"].shape[1],  # n_mels
-        1,  # ftype: f16
+        GGML_FTYPE_MOSTLY_Q8_0 + GGML_QNT_VERSION * GGML_QNT_VERSION_FACTOR if quantise else 1,
     ]
     filters = mel_filters(n_mels=hparams[9])
     tokens = vocabulary(tokenizer_json)
@@ -196,16 +217,18 @@ def convert(model_bin, tokenizer_json, out_path):
         for name, data in rename(v):
             data = np.ascontiguousarray(data)
             f32 = data.ndim < 2 or name in ("encoder.conv1.bias", "encoder.conv2.bias", "encoder.positional_embedding", "decoder.positional_embedding")
+            q8 = quantise and data.ndim == 2 and not f32 and data.shape[-1] % 32 == 0
             data = data.astype(np.float32 if f32 else np.float16)
             encoded = name.encode("utf-8")
-            out.write(struct.pack("<iii", data.ndim, len(encoded), 0 if f32 else 1))
+            out.write(struct.pack("<iii", data.ndim, len(encoded), GGML_TYPE_Q8_0 if q8 else (0 if f32 else 1)))
             out.write(struct.pack("<" + "i" * data.ndim, *reversed(data.shape)))
             out.write(encoded)
-            out.write(data.tobytes())
+            out.write(q8_0(data) if q8 else data.tobytes())
     print(f"{out_path}: vocab {hparams[0]}, audio {hparams[1]}x{hparams[2]} h{hparams[3]} l{hparams[4]}, text {hparams[5]}x{hparams[6]} h{hparams[7]} l{hparams[8]}, {len(tokens)} tokens")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    args = [a for a in sys.argv[1:] if a != "--q8_0"]
+    if len(args) != 3:
         sys.exit(__doc__)
-    convert(*sys.argv[1:])
+    convert(*args, quantise="--q8_0" in sys.argv)

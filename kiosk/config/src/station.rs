@@ -43,7 +43,7 @@ pub struct SpeechSettings {
 impl Default for SpeechSettings {
     fn default() -> Self {
         Self {
-            model_en: "whisper-tiny.en".into(),
+            model_en: "whisper-tiny.en-q8_0".into(),
             model_zh: "whisper-base".into(),
             trim_audio_ctx_en: true,
             trim_audio_ctx_zh: false,
