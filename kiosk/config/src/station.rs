@@ -253,7 +253,7 @@ impl Station {
             if p.is_absolute() {
                 p.to_path_buf()
             } else {
-                base.join(p)
+                tidy(&base.join(p))
             }
         };
         let tls = match (&b.ca_file, &b.cert_file, &b.key_file) {
@@ -280,6 +280,24 @@ impl Station {
     }
 }
 
+/// `a/b/../c` → `a/c`, without touching the file system (messages show readable paths).
+fn tidy(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +308,12 @@ mod tests {
     fn shipped_example_is_valid_and_paths_resolve_against_its_folder() {
         let s = Station::parse(GOOD, Path::new("/etc/kiosk/station.toml")).expect("valid");
         assert_eq!(s.roles_dir, Path::new("/etc/kiosk/roles"));
+        assert_eq!(
+            s.data_dir,
+            Path::new("/var/data"),
+            "../../var/data from /etc/kiosk"
+        );
+        assert_eq!(tidy(Path::new("a/./b/../../../c")), Path::new("../c"));
         assert!(s.database().ends_with("kiosk.sqlite3"));
     }
 

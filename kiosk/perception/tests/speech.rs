@@ -250,4 +250,37 @@ fn chinese_is_heard_by_the_multilingual_model() {
         text.contains("可以") || text.contains("没问题"),
         "heard {text:?}"
     );
+    // And the screening reads it as a willing answer to the two-shift question.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../provisioning/examples/roles");
+    let role = parse_role(
+        &std::fs::read_to_string(root.join("factory-worker.toml")).expect("role"),
+        "fw",
+    )
+    .expect("role");
+    let lex = Lexicon::new(
+        &parse_lexicon(
+            &std::fs::read_to_string(root.join("lexicon.toml")).expect("lex"),
+            "lex",
+        )
+        .expect("lex"),
+    );
+    let answers: Vec<Answer> = role
+        .questions
+        .iter()
+        .map(|q| Answer {
+            question_id: q.id.clone(),
+            response: if q.id == "two-shifts" {
+                heard.response.clone()
+            } else {
+                Response::Missing
+            },
+        })
+        .collect();
+    let result = score(&role, &lex, &answers).expect("scores");
+    let will = result
+        .dimensions
+        .iter()
+        .find(|d| d.id == "willingness")
+        .and_then(|d| d.score);
+    assert!(will >= Some(80), "willingness {will:?} from {text:?}");
 }
