@@ -187,6 +187,15 @@ fn alsa_file_mic(dir: &std::path::Path, wav: &std::path::Path) -> std::path::Pat
     conf
 }
 
+/// Runs `kiosk` with the ALSA configuration `conf` as its microphone.
+fn kiosk_with_mic(args: &[&str], conf: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(system_tests::binary("kiosk"))
+        .args(args)
+        .env("ALSA_CONFIG_PATH", conf)
+        .output()
+        .expect("runs")
+}
+
 #[test]
 fn the_microphone_path_hears_what_the_file_path_hears() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -200,8 +209,8 @@ fn the_microphone_path_hears_what_the_file_path_hears() {
         "Yes, two shifts are fine for me.",
     );
     let conf = alsa_file_mic(dir.path(), &wav);
-    let out = std::process::Command::new(system_tests::binary("kiosk"))
-        .args([
+    let out = kiosk_with_mic(
+        &[
             "transcribe",
             "--station",
             s,
@@ -212,10 +221,9 @@ fn the_microphone_path_hears_what_the_file_path_hears() {
             "--max-seconds",
             "15",
             wav.to_str().expect("p"),
-        ])
-        .env("ALSA_CONFIG_PATH", &conf)
-        .output()
-        .expect("runs");
+        ],
+        &conf,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -236,8 +244,8 @@ fn the_microphone_path_hears_what_the_file_path_hears() {
         "{rows}"
     );
 
-    let out = std::process::Command::new(system_tests::binary("kiosk"))
-        .args([
+    let out = kiosk_with_mic(
+        &[
             "transcribe",
             "--station",
             s,
@@ -246,10 +254,9 @@ fn the_microphone_path_hears_what_the_file_path_hears() {
             "--mic",
             "--device",
             "no-such-microphone",
-        ])
-        .env("ALSA_CONFIG_PATH", &conf)
-        .output()
-        .expect("runs");
+        ],
+        &conf,
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -266,11 +273,7 @@ fn check_reports_models_microphone_and_camera() {
     use_models(&st, &repo_models());
     let wav = speak(dir.path(), "answer", "en-us", "Hello.");
     let conf = alsa_file_mic(dir.path(), &wav);
-    let out = std::process::Command::new(system_tests::binary("kiosk"))
-        .args(["check", "--station", st.to_str().expect("utf8")])
-        .env("ALSA_CONFIG_PATH", &conf)
-        .output()
-        .expect("runs");
+    let out = kiosk_with_mic(&["check", "--station", st.to_str().expect("utf8")], &conf);
     let table = String::from_utf8_lossy(&out.stdout);
     for line in [
         "model silero-vad",

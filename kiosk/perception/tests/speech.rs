@@ -77,6 +77,15 @@ fn wer(reference: &str, hyp: &str) -> f32 {
     d[r.len()][h.len()] as f32 / r.len().max(1) as f32
 }
 
+/// The shipped factory-worker role and lexicon.
+fn factory_worker() -> (kiosk_screening::RoleConfig, Lexicon) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../provisioning/examples/roles");
+    let read = |f: &str| std::fs::read_to_string(root.join(f)).expect("shipped config");
+    let role = parse_role(&read("factory-worker.toml"), "factory-worker.toml").expect("role");
+    let lex = parse_lexicon(&read("lexicon.toml"), "lexicon.toml").expect("lexicon");
+    (role, Lexicon::new(&lex))
+}
+
 fn transcript(r: &Response) -> String {
     r.transcript()
 }
@@ -138,19 +147,7 @@ fn english_answers_are_transcribed_and_scored() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut vad = Vad::load(&models()).expect("vad");
     let mut asr = Asr::load(&models(), "whisper-tiny.en").expect("whisper tiny.en loads");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../provisioning/examples/roles");
-    let role = parse_role(
-        &std::fs::read_to_string(root.join("factory-worker.toml")).expect("role"),
-        "fw",
-    )
-    .expect("role");
-    let lex = Lexicon::new(
-        &parse_lexicon(
-            &std::fs::read_to_string(root.join("lexicon.toml")).expect("lex"),
-            "lex",
-        )
-        .expect("lex"),
-    );
+    let (role, lex) = factory_worker();
     // Trimming Whisper's audio window to the answer keeps tiny.en accurate (the bench measures it).
     let opts = AsrOptions {
         trim_audio_ctx: true,
@@ -251,19 +248,7 @@ fn chinese_is_heard_by_the_multilingual_model() {
         "heard {text:?}"
     );
     // And the screening reads it as a willing answer to the two-shift question.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../provisioning/examples/roles");
-    let role = parse_role(
-        &std::fs::read_to_string(root.join("factory-worker.toml")).expect("role"),
-        "fw",
-    )
-    .expect("role");
-    let lex = Lexicon::new(
-        &parse_lexicon(
-            &std::fs::read_to_string(root.join("lexicon.toml")).expect("lex"),
-            "lex",
-        )
-        .expect("lex"),
-    );
+    let (role, lex) = factory_worker();
     let answers: Vec<Answer> = role
         .questions
         .iter()
