@@ -35,7 +35,7 @@ impl Ears {
         let dir = &station.models_dir;
         Ok(Self {
             vad: Vad::load(dir).context("loading voice activity detection")?,
-            asr: Asr::load(dir, model).context("loading speech recognition")?,
+            asr: Asr::load(dir, model, s.flash_attn).context("loading speech recognition")?,
             opts: AsrOptions {
                 language: language.into(),
                 threads: s.threads,

@@ -146,7 +146,7 @@ fn english_answers_are_transcribed_and_scored() {
     let _g = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().expect("tmp");
     let mut vad = Vad::load(&models()).expect("vad");
-    let mut asr = Asr::load(&models(), "whisper-tiny.en").expect("whisper tiny.en loads");
+    let mut asr = Asr::load(&models(), "whisper-tiny.en", false).expect("whisper tiny.en loads");
     let (role, lex) = factory_worker();
     // Trimming Whisper's audio window to the answer keeps tiny.en accurate (the bench measures it).
     let opts = AsrOptions {
@@ -219,7 +219,7 @@ fn chinese_is_heard_by_the_multilingual_model() {
     let _g = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().expect("tmp");
     let mut vad = Vad::load(&models()).expect("vad");
-    let mut asr = Asr::load(&models(), "whisper-base").expect("whisper base loads");
+    let mut asr = Asr::load(&models(), "whisper-base", false).expect("whisper base loads");
     let opts = AsrOptions {
         language: "zh".into(),
         prompt: Some("以下是普通话的句子。两班倒，夜班，没问题。".into()),

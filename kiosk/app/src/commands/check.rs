@@ -59,7 +59,8 @@ pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
         ("zh", &st.config.speech.model_zh),
     ] {
         let (asr, t) = timed(|| {
-            let mut a = Asr::load(dir, model).map_err(|e| e.to_string())?;
+            let mut a =
+                Asr::load(dir, model, st.config.speech.flash_attn).map_err(|e| e.to_string())?;
             let opts = AsrOptions {
                 language: lang.into(),
                 ..AsrOptions::default()
