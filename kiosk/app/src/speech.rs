@@ -22,9 +22,17 @@ impl Ears {
     /// Loads VAD and the Whisper model the station uses for `locale`.
     pub fn load(station: &Station, locale: &str, prompt: Option<String>) -> anyhow::Result<Self> {
         let s = &station.config.speech;
-        let (language, model, trim) = match locale {
-            "zh-CN" => ("zh", &s.model_zh, s.trim_audio_ctx_zh),
-            "en" => ("en", &s.model_en, s.trim_audio_ctx_en),
+        let (language, model, (trim, fallback)) = match locale {
+            "zh-CN" => (
+                "zh",
+                &s.model_zh,
+                (s.trim_audio_ctx_zh, s.temperature_fallback_zh),
+            ),
+            "en" => (
+                "en",
+                &s.model_en,
+                (s.trim_audio_ctx_en, s.temperature_fallback_en),
+            ),
             other => {
                 return Err(UsageError(format!(
                     "locale `{other}` is not supported: use zh-CN or en"
@@ -41,6 +49,7 @@ impl Ears {
                 threads: s.threads,
                 prompt,
                 trim_audio_ctx: trim,
+                temperature_fallback: fallback,
             },
             endpoint: EndpointConfig {
                 trailing_silence_ms: s.trailing_silence_ms,

@@ -34,6 +34,11 @@ pub struct SpeechSettings {
     pub trim_audio_ctx_en: bool,
     /// The same for Chinese (garbles the base model: off).
     pub trim_audio_ctx_zh: bool,
+    /// Re-decode at higher temperature when a transcript looks wrong, for English (costly; same
+    /// WER without it in the bench: off).
+    pub temperature_fallback_en: bool,
+    /// The same for Chinese (needed: on).
+    pub temperature_fallback_zh: bool,
     /// CPU threads for recognition.
     pub threads: usize,
     /// Flash attention in Whisper (20–25 % faster on this CPU, but it garbled Chinese with base
@@ -50,6 +55,8 @@ impl Default for SpeechSettings {
             model_zh: "whisper-base".into(),
             trim_audio_ctx_en: true,
             trim_audio_ctx_zh: false,
+            temperature_fallback_en: false,
+            temperature_fallback_zh: true,
             threads: 2,
             flash_attn: false,
             trailing_silence_ms: 1200,

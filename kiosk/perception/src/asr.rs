@@ -25,6 +25,9 @@ pub struct AsrOptions {
     /// answers and accurate with tiny.en, but it garbles Chinese with the multilingual base model
     /// (measured), so it is off by default and enabled per model.
     pub trim_audio_ctx: bool,
+    /// Decode again at higher temperatures when the first pass looks wrong. Costly (it re-decodes
+    /// often with trimmed windows); English tiny.en keeps the same WER without it, Chinese needs it.
+    pub temperature_fallback: bool,
 }
 
 impl Default for AsrOptions {
@@ -34,6 +37,7 @@ impl Default for AsrOptions {
             threads: 2,
             prompt: None,
             trim_audio_ctx: false,
+            temperature_fallback: true,
         }
     }
 }
@@ -106,6 +110,9 @@ impl Asr {
         p.set_print_special(false);
         p.set_print_timestamps(false);
         p.set_no_context(true);
+        if !opts.temperature_fallback {
+            p.set_temperature_inc(0.0);
+        }
         p.set_suppress_blank(true);
         if let Some(prompt) = &opts.prompt {
             p.set_initial_prompt(prompt);

@@ -151,6 +151,7 @@ fn english_answers_are_transcribed_and_scored() {
     // Trimming Whisper's audio window to the answer keeps tiny.en accurate (the bench measures it).
     let opts = AsrOptions {
         trim_audio_ctx: true,
+        temperature_fallback: false,
         ..AsrOptions::default()
     };
     let ep = EndpointConfig::default();
