@@ -176,10 +176,7 @@ impl Agent {
         );
         self.connected = true;
         self.backoff.reset();
-        self.fifo.clear();
-        self.inflight.clear();
-        self.outbox_in_flight = 0;
-        self.cursor = 0;
+        self.forget_in_flight();
         if let Err(e) = self
             .client
             .try_subscribe(self.topics.downlink_filter(), QoS::AtLeastOnce)
@@ -197,6 +194,15 @@ impl Agent {
         self.state.last_connected_at = Some(now());
         self.save_state();
         self.refill();
+    }
+
+    /// A new connection starts from scratch: nothing handed to the client before it counts, and
+    /// every unacked outbox row is offered again from the first one.
+    fn forget_in_flight(&mut self) {
+        self.fifo.clear();
+        self.inflight.clear();
+        self.outbox_in_flight = 0;
+        self.cursor = 0;
     }
 
     fn on_puback(&mut self, ack: &PubAck) {
@@ -416,10 +422,7 @@ impl Agent {
             tracing::warn!("cannot connect: {message}");
         }
         self.connected = false;
-        self.fifo.clear();
-        self.inflight.clear();
-        self.outbox_in_flight = 0;
-        self.cursor = 0;
+        self.forget_in_flight();
         self.state.connected = false;
         self.state.last_error = Some(message);
         self.save_state();

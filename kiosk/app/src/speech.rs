@@ -65,10 +65,15 @@ impl Ears {
         limit: std::time::Duration,
     ) -> anyhow::Result<Heard> {
         let samples = kiosk_perception::mic::capture(mic, &mut self.vad, &self.endpoint, limit)?;
+        self.hear_samples(&samples)
+    }
+
+    /// End-points and transcribes one answer's audio (16 kHz mono).
+    fn hear_samples(&mut self, samples: &[f32]) -> anyhow::Result<Heard> {
         Ok(hear(
             &mut self.vad,
             &mut self.asr,
-            &samples,
+            samples,
             0,
             &self.endpoint,
             &self.opts,
@@ -79,13 +84,6 @@ impl Ears {
     pub fn hear_file(&mut self, file: &Path) -> anyhow::Result<Heard> {
         let samples =
             kiosk_perception::audio::read_wav(file).map_err(|e| UsageError(e.to_string()))?;
-        Ok(hear(
-            &mut self.vad,
-            &mut self.asr,
-            &samples,
-            0,
-            &self.endpoint,
-            &self.opts,
-        )?)
+        self.hear_samples(&samples)
     }
 }
