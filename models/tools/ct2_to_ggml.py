@@ -123,13 +123,6 @@ def rename(v):
     def layers(prefix):
         return sorted({int(m.group(1)) for k in v for m in [re.match(rf"{prefix}/layer_(\d+)/", k)] if m})
 
-    def attn(src, dst, fused=3):
-        w, b = v[f"{src}/linear_0/weight"], v[f"{src}/linear_0/bias"]
-        for n, pw, pb in zip(["query", "key", "value"], np.split(w, fused), np.split(b, fused)):
-            yield f"{dst}.{n}.weight", pw
-            if n != "key":  # whisper has no key bias (CTranslate2 stores zeros)
-                yield f"{dst}.{n}.bias", pb
-
     def norm(src, dst):
         yield f"{dst}.weight", v[f"{src}/gamma"]
         yield f"{dst}.bias", v[f"{src}/beta"]
@@ -138,28 +131,19 @@ def rename(v):
         yield f"{dst}.weight", v[f"{src}/weight"]
         yield f"{dst}.bias", v[f"{src}/bias"]
 
-    for c in ("conv1", "conv2"):
-        yield f"encoder.{c}.weight", v[f"encoder/{c}/weight"]
-        yield f"encoder.{c}.bias", v[f"encoder/{c}/bias"].reshape(-1, 1)
-    yield "encoder.positional_embedding", v["encoder/position_encodings/encodings"]
-    for i in layers("encoder"):
-        s, d = f"encoder/layer_{i}", f"encoder.blocks.{i}"
-        yield from attn(f"{s}/self_attention", f"{d}.attn", 3)
+    def self_attention(s, d):
+        # q, k, v fused in thirds; whisper has no key bias (CTranslate2 stores zeros).
+        w, b = v[f"{s}/self_attention/linear_0/weight"], v[f"{s}/self_attention/linear_0/bias"]
+        for n, pw, pb in zip(["query", "key", "value"], np.split(w, 3), np.split(b, 3)):
+            yield f"{d}.attn.{n}.weight", pw
+            if n != "key":
+                yield f"{d}.attn.{n}.bias", pb
         yield from linear(f"{s}/self_attention/linear_1", f"{d}.attn.out")
         yield from norm(f"{s}/self_attention/layer_norm", f"{d}.attn_ln")
-        yield from norm(f"{s}/ffn/layer_norm", f"{d}.mlp_ln")
-        yield from linear(f"{s}/ffn/linear_0", f"{d}.mlp.0")
-        yield from linear(f"{s}/ffn/linear_1", f"{d}.mlp.2")
-    yield from norm("encoder/layer_norm", "encoder.ln_post")
-    yield "decoder.token_embedding.weight", v["decoder/embeddings/weight"]
-    yield "decoder.positional_embedding", v["decoder/position_encodings/encodings"]
-    for i in layers("decoder"):
-        s, d = f"decoder/layer_{i}", f"decoder.blocks.{i}"
-        yield from attn(f"{s}/self_attention", f"{d}.attn", 3)
-        yield from linear(f"{s}/self_attention/linear_1", f"{d}.attn.out")
-        yield from norm(f"{s}/self_attention/layer_norm", f"{d}.attn_ln")
-        yield f"{d}.cross_attn.query.weight", v[f"{s}/attention/linear_0/weight"]
-        yield f"{d}.cross_attn.query.bias", v[f"{s}/attention/linear_0/bias"]
+
+    def cross_attention(s, d):
+        # k, v fused in halves; again no key bias.
+        yield from linear(f"{s}/attention/linear_0", f"{d}.cross_attn.query")
         kw, vw = np.split(v[f"{s}/attention/linear_1/weight"], 2)
         _, vb = np.split(v[f"{s}/attention/linear_1/bias"], 2)
         yield f"{d}.cross_attn.key.weight", kw
@@ -167,9 +151,28 @@ def rename(v):
         yield f"{d}.cross_attn.value.bias", vb
         yield from linear(f"{s}/attention/linear_2", f"{d}.cross_attn.out")
         yield from norm(f"{s}/attention/layer_norm", f"{d}.cross_attn_ln")
+
+    def feed_forward(s, d):
         yield from norm(f"{s}/ffn/layer_norm", f"{d}.mlp_ln")
         yield from linear(f"{s}/ffn/linear_0", f"{d}.mlp.0")
         yield from linear(f"{s}/ffn/linear_1", f"{d}.mlp.2")
+
+    for c in ("conv1", "conv2"):
+        yield f"encoder.{c}.weight", v[f"encoder/{c}/weight"]
+        yield f"encoder.{c}.bias", v[f"encoder/{c}/bias"].reshape(-1, 1)
+    yield "encoder.positional_embedding", v["encoder/position_encodings/encodings"]
+    for i in layers("encoder"):
+        s, d = f"encoder/layer_{i}", f"encoder.blocks.{i}"
+        yield from self_attention(s, d)
+        yield from feed_forward(s, d)
+    yield from norm("encoder/layer_norm", "encoder.ln_post")
+    yield "decoder.token_embedding.weight", v["decoder/embeddings/weight"]
+    yield "decoder.positional_embedding", v["decoder/position_encodings/encodings"]
+    for i in layers("decoder"):
+        s, d = f"decoder/layer_{i}", f"decoder.blocks.{i}"
+        yield from self_attention(s, d)
+        yield from cross_attention(s, d)
+        yield from feed_forward(s, d)
     yield from norm("decoder/layer_norm", "decoder.ln")
 
 
