@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// On-premise AI interview kiosk.
 #[derive(Debug, Parser)]
@@ -40,12 +40,9 @@ pub enum Command {
         /// An answer; repeat once per question, in order. Use "" for no answer.
         #[arg(long = "answer", required = true)]
         answers: Vec<String>,
-        /// Candidate name to store with the result.
-        #[arg(long)]
-        name: Option<String>,
-        /// Candidate phone to store with the result.
-        #[arg(long)]
-        phone: Option<String>,
+        /// Who the candidate is.
+        #[command(flatten)]
+        candidate: CandidateArgs,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -103,12 +100,9 @@ pub enum Command {
         /// Language of the answers: zh-CN or en (default: the station's).
         #[arg(long)]
         locale: Option<String>,
-        /// Candidate name.
-        #[arg(long)]
-        name: Option<String>,
-        /// Candidate phone.
-        #[arg(long)]
-        phone: Option<String>,
+        /// Who the candidate is.
+        #[command(flatten)]
+        candidate: CandidateArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -138,4 +132,24 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+}
+
+/// The candidate's details stored with a result.
+#[derive(Debug, Args)]
+pub struct CandidateArgs {
+    /// Candidate name to store with the result.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Candidate phone to store with the result.
+    #[arg(long)]
+    pub phone: Option<String>,
+}
+
+impl From<CandidateArgs> for kiosk_store::Candidate {
+    fn from(c: CandidateArgs) -> Self {
+        Self {
+            name: c.name,
+            phone: c.phone,
+        }
+    }
 }

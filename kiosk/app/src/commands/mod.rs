@@ -27,10 +27,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             station,
             role,
             answers,
-            name,
-            phone,
+            candidate,
             json,
-        } => score::run(&station, &role, &answers, Candidate { name, phone }, json),
+        } => score::run(&station, &role, &answers, candidate.into(), json),
         Command::Transcribe {
             station,
             locale,
@@ -54,8 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             device,
             camera,
             locale,
-            name,
-            phone,
+            candidate,
             json,
         } => {
             let source = if mic {
@@ -69,7 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 source,
                 camera.as_deref(),
                 locale.as_deref(),
-                Candidate { name, phone },
+                candidate.into(),
                 json,
             )
         }
