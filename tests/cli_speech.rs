@@ -4,6 +4,31 @@
 use serde_json::Value;
 use system_tests::{kiosk, repo_models, speak, station, use_models};
 
+/// `kiosk interview --json` for the factory-worker role in English, with `extra` arguments.
+fn interview_json(station: &str, extra: &[&str], answers: [&str; 3]) -> Value {
+    let mut args = vec![
+        "interview",
+        "--station",
+        station,
+        "--role",
+        "factory-worker",
+        "--locale",
+        "en",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    for a in answers {
+        args.extend(["--answer", a]);
+    }
+    let out = kiosk(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
 #[test]
 fn transcribe_and_interview_from_recorded_answers() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -63,28 +88,7 @@ fn transcribe_and_interview_from_recorded_answers() {
     assert!(rows[0]["asr_ms"].as_u64().expect("ms") > 0);
     assert!(rows[0]["audio_ms"].as_u64().expect("ms") > 2000);
 
-    let out = kiosk(&[
-        "interview",
-        "--station",
-        s,
-        "--role",
-        "factory-worker",
-        "--locale",
-        "en",
-        "--json",
-        "--answer",
-        p1,
-        "--answer",
-        p2,
-        "--answer",
-        p3,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = interview_json(s, &[], [p1, p2, p3]);
     let will = v["dimensions"]
         .as_array()
         .expect("dims")
@@ -105,30 +109,7 @@ fn transcribe_and_interview_from_recorded_answers() {
     assert!(v["video"].is_null(), "no camera, no video report");
     // With the camera (frames from a file): the presence report, and a face consent recorded.
     let face = repo_models().join("fixtures/astronaut.png");
-    let out = kiosk(&[
-        "interview",
-        "--station",
-        s,
-        "--role",
-        "factory-worker",
-        "--locale",
-        "en",
-        "--json",
-        "--camera",
-        face.to_str().expect("p"),
-        "--answer",
-        p1,
-        "--answer",
-        p2,
-        "--answer",
-        p3,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let with_camera: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let with_camera = interview_json(s, &["--camera", face.to_str().expect("p")], [p1, p2, p3]);
     let video = &with_camera["video"];
     assert_eq!(video["frames"], 1);
     assert_eq!(video["face_present_ratio"], 1.0, "{video}");
