@@ -8,6 +8,7 @@ pub mod phrases;
 pub mod result;
 pub mod role;
 pub mod scoring;
+pub mod session;
 pub mod text;
 pub mod validate;
 
@@ -19,4 +20,5 @@ pub use result::{
 };
 pub use role::{QuestionKind, RoleConfig};
 pub use scoring::{ScoringError, apply_video, score};
+pub use session::{Next, Prompt, Session};
 pub use validate::{ConfigError, ConfigErrors, parse_lexicon, parse_role, validate_role};
