@@ -49,4 +49,16 @@ impl Store {
             )
             .optional()?)
     }
+
+    /// Every current document of `kind`, newest first: (key, version, payload, received_at).
+    pub fn inbox_list(&self, kind: &str) -> Result<Vec<(String, i64, String, String)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT key, version, payload, received_at FROM inbox WHERE kind = ?1
+                 ORDER BY received_at DESC, key",
+            )?
+            .query_map([kind], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?)
+    }
 }

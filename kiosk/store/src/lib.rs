@@ -9,6 +9,7 @@ mod inbox;
 mod interviews;
 mod outbox;
 mod payload;
+mod review;
 mod schema;
 mod sync_state;
 
@@ -18,6 +19,7 @@ pub use interviews::{
 };
 pub use outbox::{Backlog, OutboxEntry, OutboxEvent};
 pub use payload::{EVENT_INTERVIEW_RESULT, PAYLOAD_SCHEMA_VERSION, topic};
+pub use review::{AnswerRow, Decision, DecisionRow, InterviewDetail, MediaRow};
 pub use schema::SCHEMA_VERSION;
 pub use sync_state::SyncState;
 

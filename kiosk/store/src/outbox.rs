@@ -179,30 +179,41 @@ impl Store {
         event_type: &str,
         body: Map<String, Value>,
     ) -> Result<String, StoreError> {
-        let event_id = Uuid::now_v7().to_string();
-        let at = now().to_rfc3339();
-        let mut payload = Map::new();
-        payload.insert("event_id".into(), Value::from(event_id.clone()));
-        payload.insert("type".into(), Value::from(event_type));
-        payload.insert("schema_version".into(), Value::from(PAYLOAD_SCHEMA_VERSION));
-        payload.insert("occurred_at".into(), Value::from(at.clone()));
-        payload.insert("tenant".into(), Value::from(station.tenant.clone()));
-        payload.insert(
-            "store".into(),
-            serde_json::json!({ "value": station.store_id, "scheme": "store_id" }),
-        );
-        payload.insert(
-            "device".into(),
-            serde_json::json!({ "value": station.device_id, "scheme": "device_id" }),
-        );
-        for (k, v) in body {
-            payload.entry(k).or_insert(v);
-        }
-        self.conn.execute(
-            "INSERT INTO outbox (event_id, event_type, topic, interview_id, schema_version, payload, created_at)
-             VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6)",
-            params![event_id, event_type, topic(station, event_type), PAYLOAD_SCHEMA_VERSION, Value::Object(payload).to_string(), at],
-        )?;
-        Ok(event_id)
+        insert_event(&self.conn, station, event_type, None, body)
     }
+}
+
+/// Inserts an event into the outbox on `conn` (a connection or an open transaction).
+pub(crate) fn insert_event(
+    conn: &rusqlite::Connection,
+    station: &StationIdentity,
+    event_type: &str,
+    interview_id: Option<&str>,
+    body: Map<String, Value>,
+) -> Result<String, StoreError> {
+    let event_id = Uuid::now_v7().to_string();
+    let at = now().to_rfc3339();
+    let mut payload = Map::new();
+    payload.insert("event_id".into(), Value::from(event_id.clone()));
+    payload.insert("type".into(), Value::from(event_type));
+    payload.insert("schema_version".into(), Value::from(PAYLOAD_SCHEMA_VERSION));
+    payload.insert("occurred_at".into(), Value::from(at.clone()));
+    payload.insert("tenant".into(), Value::from(station.tenant.clone()));
+    payload.insert(
+        "store".into(),
+        serde_json::json!({ "value": station.store_id, "scheme": "store_id" }),
+    );
+    payload.insert(
+        "device".into(),
+        serde_json::json!({ "value": station.device_id, "scheme": "device_id" }),
+    );
+    for (k, v) in body {
+        payload.entry(k).or_insert(v);
+    }
+    conn.execute(
+        "INSERT INTO outbox (event_id, event_type, topic, interview_id, schema_version, payload, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![event_id, event_type, topic(station, event_type), interview_id, PAYLOAD_SCHEMA_VERSION, Value::Object(payload).to_string(), at],
+    )?;
+    Ok(event_id)
 }

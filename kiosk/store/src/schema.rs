@@ -120,6 +120,25 @@ CREATE TABLE sync_state (
     updated_at         TEXT NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE decisions (
+    id            INTEGER PRIMARY KEY,
+    interview_id  TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+    decision      TEXT NOT NULL CHECK (decision IN ('advance', 'reject', 'keep')),
+    reason        TEXT NOT NULL,
+    decided_by    TEXT NOT NULL,
+    decided_at    TEXT NOT NULL,
+    event_id      TEXT NOT NULL
+);
+CREATE INDEX decisions_interview ON decisions(interview_id);
+
+CREATE TABLE audit (
+    id        INTEGER PRIMARY KEY,
+    action    TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    at        TEXT NOT NULL
+);
+"#,
 ];
 
 /// Schema version this build writes.

@@ -343,3 +343,82 @@ fn many_processes_opening_a_new_file_at_once_all_succeed() {
         }
     }
 }
+
+#[test]
+fn decisions_and_audit_commit_with_their_events_and_show_in_detail() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("open");
+    let saved = save(&mut store, GOOD);
+    let st = station();
+    let detail = store.interview_detail(&saved.interview_id).expect("detail");
+    assert_eq!(detail.answers.len(), 3);
+    assert_eq!(detail.answers[1].transcript, "可以，两班倒没问题");
+    assert!(detail.decisions.is_empty(), "the model never decides");
+    assert_eq!(detail.locale, "zh-CN");
+
+    store
+        .record_decision(
+            &st,
+            &saved.interview_id,
+            kiosk_store::Decision::Keep,
+            "call back Monday",
+            "manager",
+        )
+        .expect("keep");
+    let event = store
+        .record_decision(
+            &st,
+            &saved.interview_id,
+            kiosk_store::Decision::Advance,
+            "good fit",
+            "manager",
+        )
+        .expect("advance");
+    let detail = store.interview_detail(&saved.interview_id).expect("detail");
+    let last = detail.decisions.last().expect("decided");
+    assert_eq!(
+        (last.decision, last.reason.as_str()),
+        (kiosk_store::Decision::Advance, "good fit")
+    );
+    assert_eq!(detail.decisions.len(), 2, "every decision is kept as a log");
+    let pending = store.outbox_pending(0, 100).expect("pending");
+    let decision = pending
+        .iter()
+        .find(|e| e.event_id == event)
+        .expect("decision event queued");
+    let body: serde_json::Value = serde_json::from_str(&decision.payload).expect("json");
+    assert_eq!(body["type"], "decision");
+    assert_eq!(body["conclusion_code"], 2);
+    assert_eq!(body["interview"]["value"], saved.interview_id.as_str());
+    assert_eq!(body["receipt"], saved.receipt.as_str());
+    assert!(matches!(
+        store.record_decision(&st, "no-such-id", kiosk_store::Decision::Reject, "x", "m"),
+        Err(StoreError::NotFound(_))
+    ));
+
+    assert_eq!(store.pin_failures().expect("failures").0, 0);
+    for _ in 0..3 {
+        store
+            .record_audit(&st, "pin_failed", serde_json::Map::new())
+            .expect("audit");
+    }
+    assert_eq!(store.pin_failures().expect("failures").0, 3);
+    drop(store);
+    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("reopen");
+    assert_eq!(
+        store.pin_failures().expect("failures").0,
+        3,
+        "a restart does not reset the lockout"
+    );
+    store
+        .record_audit(&st, "pin_ok", serde_json::Map::new())
+        .expect("audit");
+    assert_eq!(store.pin_failures().expect("failures").0, 0);
+    let audits = store
+        .outbox_pending(0, 100)
+        .expect("pending")
+        .into_iter()
+        .filter(|e| e.event_type == "audit")
+        .count();
+    assert_eq!(audits, 4, "every manager access is reported upstream");
+}

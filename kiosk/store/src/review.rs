@@ -1,0 +1,258 @@
+//! The store manager's side: one interview in detail, decisions (a person decides, never the
+//! model) and the audit log of manager access, each committed with its outbox event.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde_json::{Map, Value, json};
+
+use crate::interviews::{ResultRow, StationIdentity, now};
+use crate::outbox::insert_event;
+use crate::{Store, StoreError};
+
+/// A person's decision on an interview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Advance to hire (待入职).
+    Advance,
+    /// Reject (未通过).
+    Reject,
+    /// Keep for later (pending).
+    Keep,
+}
+
+impl Decision {
+    /// Stored and sent form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Advance => "advance",
+            Self::Reject => "reject",
+            Self::Keep => "keep",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Advance, Self::Reject, Self::Keep]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+
+    /// The HR systems' conclusion code (1 fail, 2 pass, 3 pending).
+    pub fn conclusion_code(self) -> i64 {
+        match self {
+            Self::Reject => 1,
+            Self::Advance => 2,
+            Self::Keep => 3,
+        }
+    }
+}
+
+/// One recorded decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRow {
+    /// The decision.
+    pub decision: Decision,
+    /// Why, in the manager's words or a chosen reason.
+    pub reason: String,
+    /// Who decided.
+    pub decided_by: String,
+    /// When (RFC 3339).
+    pub decided_at: String,
+}
+
+/// One answer as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerRow {
+    /// The question.
+    pub question_id: String,
+    /// `spoken`, `typed`, `tapped` or `missing`.
+    pub source: String,
+    /// What was said (or typed, or tapped).
+    pub transcript: String,
+    /// Speech-recognition confidence.
+    pub asr_confidence: Option<f64>,
+}
+
+/// A stored media file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRow {
+    /// The question it answers.
+    pub question_id: Option<String>,
+    /// `answer_audio`.
+    pub kind: String,
+    /// Where the file is.
+    pub path: String,
+}
+
+/// Everything the manager sees about one interview.
+#[derive(Debug, Clone)]
+pub struct InterviewDetail {
+    /// The list row (who, when, role, total, recommendation, sync).
+    pub row: ResultRow,
+    /// The interview's language.
+    pub locale: String,
+    /// The explainable result.
+    pub result: kiosk_screening::ScreeningResult,
+    /// Answers in question order.
+    pub answers: Vec<AnswerRow>,
+    /// Answer audio.
+    pub media: Vec<MediaRow>,
+    /// Decisions, oldest first (the last one stands).
+    pub decisions: Vec<DecisionRow>,
+}
+
+impl Store {
+    /// One interview in full.
+    pub fn interview_detail(&self, interview_id: &str) -> Result<InterviewDetail, StoreError> {
+        let row = self
+            .list_results(usize::MAX >> 1)?
+            .into_iter()
+            .find(|r| r.interview_id == interview_id)
+            .ok_or_else(|| StoreError::NotFound(interview_id.to_string()))?;
+        let locale: String = self.conn.query_row(
+            "SELECT locale FROM interviews WHERE id = ?1",
+            [interview_id],
+            |r| r.get(0),
+        )?;
+        let answers = self
+            .conn
+            .prepare(
+                "SELECT question_id, source, transcript, asr_confidence FROM answers
+                 WHERE interview_id = ?1 ORDER BY position",
+            )?
+            .query_map([interview_id], |r| {
+                Ok(AnswerRow {
+                    question_id: r.get(0)?,
+                    source: r.get(1)?,
+                    transcript: r.get(2)?,
+                    asr_confidence: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let media = self
+            .conn
+            .prepare(
+                "SELECT question_id, kind, path FROM media WHERE interview_id = ?1 ORDER BY id",
+            )?
+            .query_map([interview_id], |r| {
+                Ok(MediaRow {
+                    question_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    path: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(InterviewDetail {
+            result: self.result(interview_id)?,
+            row,
+            locale,
+            answers,
+            media,
+            decisions: self.decisions(interview_id)?,
+        })
+    }
+
+    /// Decisions on an interview, oldest first.
+    pub fn decisions(&self, interview_id: &str) -> Result<Vec<DecisionRow>, StoreError> {
+        let rows = self
+            .conn
+            .prepare(
+                "SELECT decision, reason, decided_by, decided_at FROM decisions
+                 WHERE interview_id = ?1 ORDER BY id",
+            )?
+            .query_map([interview_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(d, reason, decided_by, decided_at)| {
+                Some(DecisionRow {
+                    decision: Decision::parse(&d)?,
+                    reason,
+                    decided_by,
+                    decided_at,
+                })
+            })
+            .collect())
+    }
+
+    /// Records a person's decision and its `decision` event in one transaction; returns the event id.
+    pub fn record_decision(
+        &mut self,
+        station: &StationIdentity,
+        interview_id: &str,
+        decision: Decision,
+        reason: &str,
+        decided_by: &str,
+    ) -> Result<String, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let receipt: Option<String> = tx
+            .query_row(
+                "SELECT c.receipt FROM interviews i JOIN candidates c ON c.id = i.candidate_id WHERE i.id = ?1",
+                [interview_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let receipt = receipt.ok_or_else(|| StoreError::NotFound(interview_id.to_string()))?;
+        let at = now().to_rfc3339();
+        let mut body = Map::new();
+        body.insert(
+            "interview".into(),
+            json!({ "value": interview_id, "scheme": "interview_id" }),
+        );
+        body.insert("receipt".into(), Value::from(receipt));
+        body.insert("decision".into(), Value::from(decision.as_str()));
+        body.insert(
+            "conclusion_code".into(),
+            Value::from(decision.conclusion_code()),
+        );
+        body.insert("reason".into(), Value::from(reason));
+        body.insert("decided_by".into(), Value::from(decided_by));
+        body.insert("decided_at".into(), Value::from(at.clone()));
+        let event_id = insert_event(&tx, station, "decision", Some(interview_id), body)?;
+        tx.execute(
+            "INSERT INTO decisions (interview_id, decision, reason, decided_by, decided_at, event_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![interview_id, decision.as_str(), reason, decided_by, at, event_id],
+        )?;
+        tx.commit()?;
+        tracing::info!(%interview_id, decision = decision.as_str(), "decision recorded");
+        Ok(event_id)
+    }
+
+    /// Records a manager-access event (`pin_ok`, `pin_failed`, `logout` …) locally and as an
+    /// `audit` event, in one transaction.
+    pub fn record_audit(
+        &mut self,
+        station: &StationIdentity,
+        action: &str,
+        detail: Map<String, Value>,
+    ) -> Result<String, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let at = now().to_rfc3339();
+        tx.execute(
+            "INSERT INTO audit (action, detail, at) VALUES (?1, ?2, ?3)",
+            params![action, Value::Object(detail.clone()).to_string(), at],
+        )?;
+        let mut body = detail;
+        body.insert("action".into(), Value::from(action));
+        let event_id = insert_event(&tx, station, "audit", None, body)?;
+        tx.commit()?;
+        Ok(event_id)
+    }
+
+    /// Wrong PINs since the last right one, and when the last one was entered: the lockout
+    /// survives a restart.
+    pub fn pin_failures(&self) -> Result<(u32, Option<String>), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*), MAX(at) FROM audit WHERE action = 'pin_failed'
+               AND id > COALESCE((SELECT MAX(id) FROM audit WHERE action = 'pin_ok'), 0)",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)),
+        )?)
+    }
+}
