@@ -69,3 +69,28 @@ pub fn dbfs(samples: &[f32]) -> f32 {
     let ms = samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32;
     10.0 * ms.log10()
 }
+
+/// Writes 16 kHz mono samples as a 16-bit PCM WAV file (written beside, then renamed into
+/// place, so a crash never leaves half a file under the final name). Returns the bytes written.
+pub fn write_wav(path: &Path, samples: &[f32]) -> Result<u64, std::io::Error> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let tmp = path.with_extension("wav.part");
+    let io = |e: hound::Error| match e {
+        hound::Error::IoError(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    };
+    let mut w = hound::WavWriter::create(&tmp, spec).map_err(io)?;
+    for s in samples {
+        w.write_sample((s.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16)
+            .map_err(io)?;
+    }
+    w.finalize().map_err(io)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(std::fs::metadata(path)?.len())
+}

@@ -4,6 +4,7 @@
 pub mod asr;
 pub mod audio;
 pub mod camera;
+pub mod ears;
 pub mod face;
 pub mod listen;
 pub mod mic;
@@ -13,5 +14,6 @@ pub mod vad;
 pub mod video;
 
 pub use asr::{Asr, AsrOptions};
+pub use ears::{Ears, EarsError};
 pub use models::ModelError;
 pub use vad::{EndpointConfig, Endpointer, SpeechSpan, Vad};

@@ -16,7 +16,7 @@ use crate::UsageError;
 use crate::commands::Scored;
 use crate::context::Context;
 use crate::render;
-use crate::speech::Ears;
+use crate::speech;
 
 /// Where the answers come from.
 #[derive(Debug)]
@@ -57,6 +57,32 @@ fn video_report(models_dir: &Path, path: &Path) -> anyhow::Result<VideoSummary> 
     Ok(summarise(&obs))
 }
 
+/// Writes live-captured answers as WAV files (the manager can listen to them) and describes them.
+fn save_recordings(
+    media_dir: &Path,
+    retention_days: u32,
+    recorded: &[(String, Vec<f32>)],
+) -> anyhow::Result<Vec<MediaRef>> {
+    let expires = kiosk_store::now() + chrono::Duration::days(i64::from(retention_days));
+    let folder = media_dir.join(uuid::Uuid::now_v7().to_string());
+    std::fs::create_dir_all(&folder)?;
+    recorded
+        .iter()
+        .map(|(qid, samples)| {
+            let path = folder.join(format!("{qid}-1.wav"));
+            let bytes = kiosk_perception::audio::write_wav(&path, samples)?;
+            Ok(MediaRef {
+                question_id: Some(qid.clone()),
+                kind: "answer_audio".into(),
+                path: path.display().to_string(),
+                sha256: kiosk_perception::models::sha256_file(&path).ok(),
+                bytes: Some(bytes as i64),
+                expires_at: Some(expires),
+            })
+        })
+        .collect()
+}
+
 /// Runs the command.
 pub fn run(
     station: &Path,
@@ -83,7 +109,7 @@ pub fn run(
         .unwrap_or(&ctx.station.config.station.locale)
         .to_string();
     let prompt = Some(role.asr_prompt.get(&locale).to_string()).filter(|p| !p.is_empty());
-    let mut ears = Ears::load(&ctx.station, &locale, prompt)?;
+    let mut ears = speech::load(&ctx.station, &locale, prompt)?;
     let started = kiosk_store::now();
     let mut mic = match &source {
         Source::Mic(device) => Some(CpalMic::new(device.clone())),
@@ -91,9 +117,10 @@ pub fn run(
     };
     let mut answers = Vec::new();
     let mut metrics = Vec::new();
+    let mut recorded: Vec<(String, Vec<f32>)> = Vec::new();
     for (i, q) in role.questions.iter().enumerate() {
         let heard = match (&source, mic.as_mut()) {
-            (Source::Files(files), _) => ears.hear_file(&files[i])?,
+            (Source::Files(files), _) => speech::hear_file(&mut ears, &files[i])?,
             (Source::Mic(_), Some(m)) => {
                 eprintln!(
                     "[{}/{}] {}",
@@ -101,7 +128,10 @@ pub fn run(
                     role.questions.len(),
                     q.prompt.get(&locale)
                 );
-                ears.hear_mic(m, Duration::from_secs(q.time_limit_s.max(1) as u64))?
+                let (samples, heard) =
+                    ears.hear_mic(m, Duration::from_secs(q.time_limit_s.max(1) as u64))?;
+                recorded.push((q.id.clone(), samples));
+                heard
             }
             (Source::Mic(_), None) => unreachable!("a microphone source always has a microphone"),
         };
@@ -141,7 +171,11 @@ pub fn run(
                 expires_at: None,
             })
             .collect(),
-        Source::Mic(_) => Vec::new(),
+        Source::Mic(_) => save_recordings(
+            &ctx.station.data_dir.join("media"),
+            ctx.station.config.kiosk.media_retention_days,
+            &recorded,
+        )?,
     };
     let saved = ctx.store.save_interview(&NewInterview {
         station: &identity,

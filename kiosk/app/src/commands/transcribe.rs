@@ -9,7 +9,7 @@ use kiosk_perception::mic::CpalMic;
 use serde::Serialize;
 
 use crate::UsageError;
-use crate::speech::Ears;
+use crate::speech;
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -39,11 +39,11 @@ pub fn run(
     let st =
         Station::load(station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
     let locale = locale.unwrap_or(&st.config.station.locale).to_string();
-    let mut ears = Ears::load(&st, &locale, None)?;
+    let mut ears = speech::load(&st, &locale, None)?;
     let mut rows = Vec::new();
     if let Some(m) = mic {
         let mut device = CpalMic::new(m.device);
-        let heard = ears.hear_mic(&mut device, Duration::from_secs(m.max_seconds))?;
+        let (_, heard) = ears.hear_mic(&mut device, Duration::from_secs(m.max_seconds))?;
         rows.push(Row {
             file: "microphone".into(),
             transcript: heard.response.transcript(),
@@ -52,7 +52,7 @@ pub fn run(
         });
     }
     for f in files {
-        let heard = ears.hear_file(f)?;
+        let heard = speech::hear_file(&mut ears, f)?;
         rows.push(Row {
             file: f.display().to_string(),
             transcript: heard.response.transcript(),
