@@ -7,7 +7,9 @@
 mod station;
 
 pub use kiosk_screening::{ConfigError, ConfigErrors};
-pub use station::{BrokerConfig, SpeechSettings, Station, StationConfig, SyncSettings, TlsFiles};
+pub use station::{
+    BrokerConfig, KioskSettings, SpeechSettings, Station, StationConfig, SyncSettings, TlsFiles,
+};
 
 use std::path::Path;
 

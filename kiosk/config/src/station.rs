@@ -20,6 +20,49 @@ pub struct StationConfig {
     /// Speech recognition and end-pointing (all optional).
     #[serde(default)]
     pub speech: SpeechSettings,
+    /// The on-screen app: devices, timeouts, privacy, manager access (all optional).
+    #[serde(default)]
+    pub kiosk: KioskSettings,
+}
+
+/// `[kiosk]`: the fullscreen app.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KioskSettings {
+    /// Microphone: part of a capture device's name (default: the system default input).
+    pub microphone: Option<String>,
+    /// Camera: a V4L2 index (default 0).
+    pub camera_index: u32,
+    /// No touch and no speech for this long resets the screen and discards the partial interview.
+    pub idle_timeout_s: u64,
+    /// How long the thank-you screen stays before the attract screen returns.
+    pub done_timeout_s: u64,
+    /// The manager screens log out after this long without a touch.
+    pub manager_timeout_s: u64,
+    /// argon2id hash of the manager PIN (`kiosk set-pin` prints one). No hash: manager screens stay locked.
+    pub manager_pin_hash: Option<String>,
+    /// Days answer audio is kept before it is deleted (also told to candidates).
+    pub media_retention_days: u32,
+    /// Version of the notice and consent text shown, recorded with each consent.
+    pub notice_version: String,
+    /// Where candidates ask for deletion (shown on the consent and thank-you screens).
+    pub privacy_contact: String,
+}
+
+impl Default for KioskSettings {
+    fn default() -> Self {
+        Self {
+            microphone: None,
+            camera_index: 0,
+            idle_timeout_s: 45,
+            done_timeout_s: 20,
+            manager_timeout_s: 120,
+            manager_pin_hash: None,
+            media_retention_days: 30,
+            notice_version: "2026-11".into(),
+            privacy_contact: "privacy@example.com".into(),
+        }
+    }
 }
 
 /// `[speech]`: which Whisper model serves each language and how answers are end-pointed.
