@@ -47,12 +47,68 @@ setup() {
     check_rust
 }
 
+# Speaks the demo's answers (the first of each language is said during the device check).
+demo_clips() {
+    local out=var/demo/clips
+    mkdir -p "$out/en" "$out/zh-CN"
+    speak() { # voice file text
+        espeak-ng -v "$1" -s 150 -w "$2.raw.wav" "$3"
+        sox "$2.raw.wav" -r 16000 -c 1 -b 16 "$2" pad 0.6 1.6
+        rm -f "$2.raw.wav"
+    }
+    speak en-us "$out/en/0-check.wav" "Hello, can you hear me?"
+    speak en-us "$out/en/1.wav" "I want a stable job close to home, and I like learning new skills."
+    speak en-us "$out/en/2.wav" "Yes, two shifts are no problem for me."
+    speak en-us "$out/en/3.wav" "I worked on a production line for two years, packing and checking parts."
+    speak cmn-latn-pinyin "$out/zh-CN/0-check.wav" "ni3 hao3"
+    speak cmn-latn-pinyin "$out/zh-CN/1.wav" "wo3 xiang3 zhao3 yi2 ge4 wen3 ding4 de5 gong1 zuo4, li2 jia1 jin4."
+    speak cmn-latn-pinyin "$out/zh-CN/2.wav" "ke3 yi3, liang3 ban1 dao3 mei2 you3 wen4 ti2."
+    speak cmn-latn-pinyin "$out/zh-CN/3.wav" "wo3 zai4 gong1 chang3 zuo4 guo4 liang3 nian2 liu2 shui3 xian4."
+}
+
+# ALSA's default capture device becomes a `file` PCM reading var/demo/mic.raw: the demo's
+# answers go through cpal and ALSA like a real microphone's.
+demo_alsa() {
+    local conf=var/demo/asound.conf infile
+    infile="$root/var/demo/mic.raw"
+    : > "$infile"
+    cat > "$conf" <<ALSA
+</usr/share/alsa/alsa.conf>
+pcm.!default {
+  type plug
+  slave {
+    pcm { type file slave.pcm "null" file "/dev/null" infile "$infile" format "raw" }
+    format S16_LE
+    rate 16000
+    channels 1
+  }
+}
+ALSA
+    echo "$infile"
+}
+
 demo() {
     setup
+    models
     say "building"
     cargo build -p kiosk --bin kiosk
     say "scoring the sample candidates (provisioning/examples/demo-answers.toml)"
     cargo run -q -p kiosk --bin kiosk -- demo --station provisioning/examples/station.toml
+    say "speaking the demo answers (espeak-ng)"
+    demo_clips
+    local infile
+    infile=$(demo_alsa)
+    local kiosk=("${CARGO_TARGET_DIR:-target}/debug/kiosk" run --station provisioning/examples/station.toml
+        --demo --demo-locale "${DEMO_LOCALE:-en}" --clips var/demo/clips --alsa-infile "$infile"
+        --camera-file var/models/fixtures/astronaut.png --windowed)
+    if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+        say "the kiosk: a full interview, then the manager's review (PIN 2468); close the window to end"
+        ALSA_CONFIG_PATH="$root/var/demo/asound.conf" "${kiosk[@]}"
+    else
+        say "no display: running the demo on a virtual one (Xvfb), with the frame-rate table at the end"
+        ALSA_CONFIG_PATH="$root/var/demo/asound.conf" xvfb-run -a -s "-screen 0 1280x800x24" \
+            "${kiosk[@]}" --exit --bench-fps
+    fi
 }
 
 models() {

@@ -117,6 +117,13 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         camera_index: u32,
     },
+    /// Open the fullscreen kiosk app (candidate interview and manager review).
+    Run(RunArgs),
+    /// Print an argon2id hash of a manager PIN for `manager_pin_hash` in station.toml.
+    SetPin {
+        /// The PIN (4–12 digits).
+        pin: String,
+    },
     /// Score and store the sample candidates of a demo file, then list the results.
     Demo {
         /// The station file.
@@ -152,4 +159,48 @@ impl From<CandidateArgs> for kiosk_store::Candidate {
             phone: c.phone,
         }
     }
+}
+
+/// `kiosk run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The station file.
+    #[arg(long)]
+    pub station: PathBuf,
+    /// Play a full interview and the manager's review from prepared answers (see --clips),
+    /// with a face image as the camera: watch it without any hardware.
+    #[arg(long)]
+    pub demo: bool,
+    /// Screenshot tour: every screen in both languages saved as PNG in this folder, then exit.
+    #[arg(long, conflicts_with = "demo")]
+    pub tour: Option<PathBuf>,
+    /// Prepared answers: a folder with `en/` and `zh-CN/` subfolders of 16 kHz WAVs, played in
+    /// name order (the first is said during the device check). Used instead of a microphone.
+    #[arg(long)]
+    pub clips: Option<PathBuf>,
+    /// With --clips: feed each clip through ALSA's default device, which must be a `file`
+    /// PCM reading this path (real capture through cpal; see provisioning/dev.sh demo).
+    #[arg(long, requires = "clips")]
+    pub alsa_infile: Option<PathBuf>,
+    /// A still image or a folder of frames instead of the camera.
+    #[arg(long)]
+    pub camera_file: Option<PathBuf>,
+    /// Language the demo candidate uses: zh-CN or en.
+    #[arg(long, default_value = "en")]
+    pub demo_locale: String,
+    /// The manager PIN the demo and tour type (must match manager_pin_hash).
+    #[arg(long, default_value = "2468")]
+    pub demo_pin: String,
+    /// Quit when the demo has finished.
+    #[arg(long)]
+    pub exit: bool,
+    /// A 1280×800 window instead of fullscreen.
+    #[arg(long)]
+    pub windowed: bool,
+    /// Print a frame-time table (fps while the models run) when the app exits.
+    #[arg(long)]
+    pub bench_fps: bool,
+    /// Font file with Chinese and Latin glyphs.
+    #[arg(long)]
+    pub font: Option<PathBuf>,
 }

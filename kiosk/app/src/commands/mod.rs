@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod interview;
 mod results;
+mod run;
 mod score;
 mod transcribe;
 
@@ -71,6 +72,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 json,
             )
         }
+        Command::Run(args) => run::run(args),
+        Command::SetPin { pin } => run::set_pin(&pin),
         Command::Check {
             station,
             camera_index,

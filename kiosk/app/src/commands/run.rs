@@ -1,0 +1,142 @@
+//! `kiosk run`: the fullscreen app, with real devices or, for the demo and the screenshot tour,
+//! prepared answers and a face image; `kiosk set-pin`: a manager PIN hash.
+
+use std::path::{Path, PathBuf};
+
+use kiosk_config::{Station, load_catalog};
+use kiosk_perception::camera::{Camera, FileCamera, NokhwaCamera};
+use kiosk_perception::mic::{CpalMic, Microphone};
+use kiosk_ui::demo::Script;
+use kiosk_ui::devices::{AlsaFileMic, ClipsMic};
+use kiosk_ui::run::{RunOptions, run as run_app};
+
+use crate::UsageError;
+use crate::cli::RunArgs;
+
+/// The prepared answers of a language, in name order.
+fn clips(dir: &Path, locale: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let sub = dir.join(locale);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)
+        .map_err(|e| UsageError(format!("--clips: {}: {e}", sub.display())))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(UsageError(format!("--clips: no .wav files in {}", sub.display())).into());
+    }
+    Ok(files)
+}
+
+/// Runs the command.
+pub fn run(a: RunArgs) -> anyhow::Result<()> {
+    let station = Station::load(&a.station)
+        .map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
+    let catalog =
+        load_catalog(&station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
+    if !matches!(a.demo_locale.as_str(), "en" | "zh-CN") {
+        return Err(UsageError("--demo-locale must be en or zh-CN".into()).into());
+    }
+    let scripted = a.demo || a.tour.is_some();
+    let order: Vec<&str> = match (&a.tour, a.demo) {
+        (Some(_), _) => vec!["zh-CN", "en"],
+        (None, true) => vec![a.demo_locale.as_str()],
+        (None, false) => vec![],
+    };
+    let files: Vec<PathBuf> = match (&a.clips, scripted) {
+        (Some(dir), _) => {
+            let mut all = Vec::new();
+            for l in order.iter().copied().chain(if order.is_empty() {
+                Some(a.demo_locale.as_str())
+            } else {
+                None
+            }) {
+                all.extend(clips(dir, l)?);
+            }
+            all
+        }
+        (None, true) => {
+            return Err(
+                UsageError("--demo and --tour need --clips (prepared answers)".into()).into(),
+            );
+        }
+        (None, false) => Vec::new(),
+    };
+    let device = station.config.kiosk.microphone.clone();
+    let infile = a.alsa_infile.clone();
+    let mic: kiosk_ui::workers::capture::MicFactory = Box::new(move || -> Box<dyn Microphone> {
+        match (files.is_empty(), infile) {
+            (true, _) => Box::new(CpalMic::new(device)),
+            (false, Some(infile)) => match AlsaFileMic::new(&files, &infile) {
+                Ok(m) => Box::new(m),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    Box::new(ClipsMic::new(Vec::new(), true))
+                }
+            },
+            (false, None) => match ClipsMic::from_files(&files, true) {
+                Ok(m) => Box::new(m),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    Box::new(ClipsMic::new(Vec::new(), true))
+                }
+            },
+        }
+    });
+    let camera_file = a.camera_file.clone();
+    let index = station.config.kiosk.camera_index;
+    let camera: kiosk_ui::workers::camera::CameraFactory =
+        Box::new(move || -> Result<Box<dyn Camera>, _> {
+            Ok(match camera_file {
+                Some(f) => Box::new(FileCamera::open(&f, 5.0)?),
+                None => Box::new(NokhwaCamera::open(index)?),
+            })
+        });
+    let role = catalog
+        .role("factory-worker")
+        .or(catalog.roles.first())
+        .map(|r| r.id.clone())
+        .ok_or_else(|| UsageError("the station offers no roles".into()))?;
+    let script = scripted.then(|| {
+        let mut s = Script::default();
+        for l in &order {
+            let locale: &'static str = if *l == "en" { "en" } else { "zh-CN" };
+            let name = if locale == "en" {
+                "Alex Chen"
+            } else {
+                "Wang Fang"
+            };
+            s.interview(locale, name, &role, &a.demo_pin, a.tour.is_some());
+        }
+        if a.tour.is_some() || a.exit {
+            s.exit();
+        }
+        s.shots = a.tour.clone();
+        s
+    });
+    if let Some(dir) = &a.tour {
+        std::fs::create_dir_all(dir)?;
+    }
+    let setup = kiosk_ui::build_setup(&station, catalog.roles, catalog.lexicon, mic, camera);
+    run_app(
+        setup,
+        RunOptions {
+            windowed: a.windowed,
+            script,
+            bench: a.bench_fps,
+            font: a.font,
+        },
+    )?;
+    Ok(())
+}
+
+/// Prints the hash of a PIN.
+pub fn set_pin(pin: &str) -> anyhow::Result<()> {
+    if !(4..=12).contains(&pin.len()) || !pin.chars().all(|c| c.is_ascii_digit()) {
+        return Err(UsageError("the PIN must be 4 to 12 digits".into()).into());
+    }
+    let hash = kiosk_ui::pin_gate::hash_pin(pin)?;
+    println!("manager_pin_hash = \"{hash}\"");
+    Ok(())
+}

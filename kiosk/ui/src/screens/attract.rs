@@ -1,0 +1,139 @@
+//! Attract screen: what this is ("1-minute job interview"), the roles this store is hiring for,
+//! the language choice, and the hidden manager gesture (hold the top-left corner for 2 s).
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+
+use crate::action::Action;
+use crate::app::{Asr, Cam, Config, Mic};
+use crate::state::{ManagerView, Rebuild, Screen, Visit};
+use crate::theme::{self, Kind, ScreenRoot};
+use crate::workers::camera::CameraCmd;
+use crate::workers::capture::CaptureCmd;
+use crate::workers::ears::EarsCmd;
+
+/// The attract screen.
+#[derive(Debug)]
+pub struct AttractPlugin;
+
+impl Plugin for AttractPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(OnEnter(Screen::Attract), (reset, draw).chain())
+            .add_systems(
+                Update,
+                (corner_gesture, handle, redraw)
+                    .chain()
+                    .run_if(in_state(Screen::Attract)),
+            );
+    }
+}
+
+/// The invisible corner that opens the PIN pad when held.
+#[derive(Component, Debug)]
+struct ManagerCorner;
+
+/// A fresh start: the previous visit is forgotten and the devices stop.
+fn reset(
+    cfg: Res<Config>,
+    mut visit: ResMut<Visit>,
+    mut view: ResMut<ManagerView>,
+    mic: Res<Mic>,
+    cam: Res<Cam>,
+) {
+    mic.send(CaptureCmd::Stop);
+    cam.send(CameraCmd::Stop);
+    *visit = Visit::new(&cfg.default_locale);
+    *view = ManagerView::default();
+}
+
+fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>) {
+    build(&mut commands, &cfg, &visit);
+}
+
+fn redraw(
+    mut commands: Commands,
+    roots: Query<Entity, With<ScreenRoot>>,
+    mut rebuild: ResMut<Rebuild>,
+    cfg: Res<Config>,
+    visit: Res<Visit>,
+) {
+    if super::clear(&mut commands, &roots, &mut rebuild) {
+        build(&mut commands, &cfg, &visit);
+    }
+}
+
+fn build(commands: &mut Commands, cfg: &Config, visit: &Visit) {
+    let l = visit.locale.as_str();
+    theme::root(commands, Screen::Attract).with_children(|p| {
+        p.spawn((
+            Button,
+            ManagerCorner,
+            Node {
+                position_type: PositionType::Absolute,
+                left: Val::Px(0.0),
+                top: Val::Px(0.0),
+                width: Val::Vh(12.0),
+                height: Val::Vh(12.0),
+                ..default()
+            },
+        ));
+        theme::text(p, cfg.t(l, "attract_title"), 9.0, theme::ACCENT);
+        theme::text(p, cfg.t(l, "attract_subtitle"), 3.6, theme::FG);
+        theme::panel(p, |p| {
+            theme::text(p, cfg.t(l, "attract_roles"), 3.0, theme::MUTED);
+            for r in &cfg.roles {
+                theme::text(p, r.name.get(l), 4.0, theme::FG);
+            }
+        });
+        theme::row(p, 2.0, |p| {
+            for (code, key) in [("zh-CN", "language_zh"), ("en", "language_en")] {
+                let kind = if l == code {
+                    Kind::Selected
+                } else {
+                    Kind::Secondary
+                };
+                theme::button(p, cfg.t(l, key), Action::Language(code), kind);
+            }
+        });
+        theme::button(p, cfg.t(l, "attract_start"), Action::Start, Kind::Primary);
+    });
+}
+
+fn corner_gesture(
+    corner: Query<&Interaction, With<ManagerCorner>>,
+    mut held: Local<Option<Instant>>,
+    mut out: MessageWriter<Action>,
+) {
+    let pressed = corner.iter().any(|i| *i == Interaction::Pressed);
+    match (pressed, *held) {
+        (true, None) => *held = Some(Instant::now()),
+        (true, Some(t)) if t.elapsed() >= Duration::from_secs(2) => {
+            *held = None;
+            out.write(Action::Manager);
+        }
+        (false, _) => *held = None,
+        _ => {}
+    }
+}
+
+fn handle(
+    mut actions: MessageReader<Action>,
+    mut visit: ResMut<Visit>,
+    mut rebuild: ResMut<Rebuild>,
+    asr: Res<Asr>,
+    mut next: ResMut<NextState<Screen>>,
+) {
+    for a in actions.read() {
+        match a {
+            Action::Language(code) => {
+                visit.locale = (*code).to_string();
+                asr.send(EarsCmd::Preload(visit.locale.clone()));
+                rebuild.0 = true;
+            }
+            Action::Start => next.set(Screen::Consent),
+            Action::Manager => next.set(Screen::Pin),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Today's interviews for the store manager (time, name, role, total, suggestion, sync state),
+//! with tabs to device status and the roster, and sign-out.
+
+use bevy::prelude::*;
+
+use crate::action::Action;
+use crate::app::{Config, Db, FromDb};
+use crate::state::{ManagerView, Rebuild, Screen, Visit};
+use crate::theme::{self, Kind, ScreenRoot};
+use crate::workers::store::{StoreCmd, StoreEvent};
+
+/// Today's interviews.
+#[derive(Debug)]
+pub struct ManagerPlugin;
+
+impl Plugin for ManagerPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(OnEnter(Screen::Manager), (query, draw).chain())
+            .add_systems(
+                Update,
+                (loaded, redraw).chain().run_if(in_state(Screen::Manager)),
+            )
+            .add_systems(
+                Update,
+                navigate.run_if(|s: Res<State<Screen>>| s.get().is_manager()),
+            );
+    }
+}
+
+fn query(db: Res<Db>) {
+    db.send(StoreCmd::Today);
+}
+
+fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>, view: Res<ManagerView>) {
+    build(&mut commands, &cfg, &visit, &view);
+}
+
+fn redraw(
+    mut commands: Commands,
+    roots: Query<Entity, With<ScreenRoot>>,
+    mut rebuild: ResMut<Rebuild>,
+    cfg: Res<Config>,
+    visit: Res<Visit>,
+    view: Res<ManagerView>,
+) {
+    if super::clear(&mut commands, &roots, &mut rebuild) {
+        build(&mut commands, &cfg, &visit, &view);
+    }
+}
+
+/// The tab row shared by the manager screens.
+pub fn tabs(p: &mut ChildSpawnerCommands, cfg: &Config, l: &str, current: Screen) {
+    theme::row(p, 1.5, |p| {
+        for (screen, key) in [
+            (Screen::Manager, "manager_today"),
+            (Screen::Status, "manager_status"),
+            (Screen::Roster, "manager_roster"),
+        ] {
+            let kind = if screen == current {
+                Kind::Selected
+            } else {
+                Kind::Secondary
+            };
+            theme::button(p, cfg.t(l, key), Action::Tab(screen), kind);
+        }
+        theme::button(
+            p,
+            cfg.t(l, "manager_logout"),
+            Action::Logout,
+            Kind::Secondary,
+        );
+    });
+}
+
+/// The suggestion's label key.
+pub fn recommendation_key(rec: &str) -> &'static str {
+    match rec {
+        "advance" => "rec_advance",
+        "not_recommended" => "rec_not_recommended",
+        _ => "rec_review",
+    }
+}
+
+fn build(commands: &mut Commands, cfg: &Config, visit: &Visit, view: &ManagerView) {
+    let l = visit.locale.as_str();
+    theme::root(commands, Screen::Manager).with_children(|p| {
+        tabs(p, cfg, l, Screen::Manager);
+        theme::text(p, cfg.t(l, "manager_today"), 5.0, theme::ACCENT);
+        if let Some(m) = &view.message {
+            theme::text(p, m.clone(), 3.0, theme::WARN);
+        }
+        if view.today.is_empty() {
+            theme::text(p, cfg.t(l, "manager_empty"), 3.4, theme::MUTED);
+        }
+        for r in view.today.iter().take(12) {
+            let time = r.completed_at.get(11..16).unwrap_or("");
+            let role = cfg
+                .role(&r.role)
+                .map_or(r.role.clone(), |x| x.name.get(l).to_string());
+            let total = r.total.map_or("—".to_string(), |t| t.to_string());
+            let sync = cfg.t(
+                l,
+                if r.synced {
+                    "manager_synced"
+                } else {
+                    "manager_unsynced"
+                },
+            );
+            let label = format!(
+                "{time}  {}  ·  {role}  ·  {total}  ·  {}  ·  {sync}",
+                r.candidate.as_deref().unwrap_or("?"),
+                cfg.t(l, recommendation_key(&r.recommendation)),
+            );
+            theme::button(
+                p,
+                label,
+                Action::Open(r.interview_id.clone()),
+                Kind::Secondary,
+            );
+        }
+    });
+}
+
+fn loaded(
+    mut from_db: MessageReader<FromDb>,
+    mut view: ResMut<ManagerView>,
+    mut rebuild: ResMut<Rebuild>,
+) {
+    for m in from_db.read() {
+        match &m.0 {
+            StoreEvent::Today(rows) => view.today.clone_from(rows),
+            StoreEvent::Failed(e) => view.message = Some(e.clone()),
+            _ => continue,
+        }
+        rebuild.0 = true;
+    }
+}
+
+/// Tabs, opening an interview and signing out, on every manager screen.
+fn navigate(
+    mut actions: MessageReader<Action>,
+    mut view: ResMut<ManagerView>,
+    db: Res<Db>,
+    mut next: ResMut<NextState<Screen>>,
+) {
+    for a in actions.read() {
+        match a {
+            Action::Tab(s) => next.set(*s),
+            Action::Open(id) => {
+                view.detail = None;
+                view.reason = None;
+                db.send(StoreCmd::Detail(id.clone()));
+                next.set(Screen::Review);
+            }
+            Action::Logout => {
+                db.send(StoreCmd::Audit("logout".into()));
+                next.set(Screen::Attract);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! The questions: the prompt in large type, a countdown of the answer limit, a live level meter,
+//! "I'm done", yes/no buttons for tap questions, "please say that again" once for a silent or
+//! unclear answer. Answers are transcribed in the background while the next question shows.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use kiosk_screening::{Next, QuestionKind, RepeatReason, Response, Session};
+use kiosk_store::Candidate;
+
+use crate::action::Action;
+use crate::app::{Asr, Cam, Config, Db, FromAsr, FromCam, FromMic, Mic};
+use crate::screens::device_check::LevelBar;
+use crate::state::{Listening, Rebuild, Screen, Visit};
+use crate::theme::{self, Kind, ScreenRoot};
+use crate::workers::camera::{CameraCmd, CameraEvent};
+use crate::workers::capture::{CaptureCmd, CaptureEvent};
+use crate::workers::ears::{EarsCmd, EarsEvent};
+use crate::workers::store::{SaveJob, StoreCmd};
+
+/// The question screen.
+#[derive(Debug)]
+pub struct QuestionPlugin;
+
+impl Plugin for QuestionPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(OnEnter(Screen::Question), (begin, draw).chain())
+            .add_systems(
+                Update,
+                (
+                    handle,
+                    heard,
+                    transcribed,
+                    complete,
+                    video_report,
+                    redraw,
+                    countdown,
+                )
+                    .chain()
+                    .run_if(in_state(Screen::Question)),
+            );
+    }
+}
+
+/// The countdown text.
+#[derive(Component, Debug)]
+struct Countdown;
+
+/// Waiting for the camera's report before saving.
+#[derive(Resource, Debug, Default)]
+struct AwaitingVideo(bool);
+
+fn begin(
+    mut commands: Commands,
+    cfg: Res<Config>,
+    mut visit: ResMut<Visit>,
+    mic: Res<Mic>,
+    cam: Res<Cam>,
+) {
+    commands.insert_resource(AwaitingVideo(false));
+    let Some(role) = visit.role.as_deref().and_then(|r| cfg.role(r)).cloned() else {
+        tracing::error!("question screen without a role");
+        return;
+    };
+    visit.session = Some(Session::new(role));
+    visit.audio.clear();
+    if visit.face_consent && visit.camera_error.is_none() {
+        // Observations for the report start with the first question.
+        cam.send(CameraCmd::Start);
+    }
+    advance(&mut visit, &mic);
+}
+
+/// Moves to what the session says comes next and starts listening for it.
+fn advance(visit: &mut Visit, mic: &Mic) -> Next {
+    let Some(session) = visit.session.as_mut() else {
+        return Next::Finished;
+    };
+    let next = session.next();
+    let kind = match next {
+        Next::Ask(p) => session.question(p.index).map(|q| (q.kind, q.time_limit_s)),
+        _ => None,
+    };
+    visit.listening = match (next, kind) {
+        (Next::Ask(_), Some((QuestionKind::Spoken, limit))) if visit.mic_error.is_none() => {
+            visit.next_capture += 1;
+            mic.send(CaptureCmd::Listen {
+                id: visit.next_capture,
+                limit: Duration::from_secs(limit.max(1) as u64),
+            });
+            Listening::Recording {
+                id: visit.next_capture,
+                since: Instant::now(),
+            }
+        }
+        (Next::Ask(_), _) => {
+            mic.send(CaptureCmd::Stop);
+            Listening::Idle
+        }
+        (Next::Wait | Next::Finished, _) => {
+            mic.send(CaptureCmd::Stop);
+            Listening::Finishing
+        }
+    };
+    next
+}
+
+fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>) {
+    build(&mut commands, &cfg, &visit);
+}
+
+fn redraw(
+    mut commands: Commands,
+    roots: Query<Entity, With<ScreenRoot>>,
+    mut rebuild: ResMut<Rebuild>,
+    cfg: Res<Config>,
+    visit: Res<Visit>,
+) {
+    if super::clear(&mut commands, &roots, &mut rebuild) {
+        build(&mut commands, &cfg, &visit);
+    }
+}
+
+fn build(commands: &mut Commands, cfg: &Config, visit: &Visit) {
+    let l = visit.locale.as_str();
+    let Some(session) = visit.session.as_ref() else {
+        return;
+    };
+    let total = session.role().questions.len().to_string();
+    let current = session.current();
+    theme::root(commands, Screen::Question).with_children(|p| {
+        let Some(prompt) = current else {
+            theme::text(p, cfg.t(l, "question_wait"), 5.0, theme::ACCENT);
+            return;
+        };
+        let Some(q) = session.question(prompt.index) else {
+            return;
+        };
+        let n = (prompt.index + 1).to_string();
+        theme::text(
+            p,
+            cfg.strings
+                .fill(l, "question_progress", &[("n", &n), ("total", &total)]),
+            3.0,
+            theme::MUTED,
+        );
+        match prompt.why {
+            Some(RepeatReason::NothingHeard) => {
+                theme::text(p, cfg.t(l, "question_again_silent"), 3.6, theme::WARN);
+            }
+            Some(RepeatReason::Unclear) => {
+                theme::text(p, cfg.t(l, "question_again_unclear"), 3.6, theme::WARN);
+            }
+            None => {}
+        }
+        theme::text(p, q.prompt.get(l), 7.0, theme::FG);
+        if visit.mic_error.is_some() && q.kind == QuestionKind::Spoken {
+            // No microphone: the question cannot be answered here; a person follows up.
+            theme::text(p, cfg.t(l, "check_no_mic"), 3.0, theme::WARN);
+            theme::button(p, cfg.t(l, "details_next"), Action::Finished, Kind::Primary);
+        } else if q.kind == QuestionKind::Tap {
+            theme::row(p, 4.0, |p| {
+                theme::button(
+                    p,
+                    cfg.t(l, "question_yes"),
+                    Action::Tap(true),
+                    Kind::Primary,
+                );
+                theme::button(
+                    p,
+                    cfg.t(l, "question_no"),
+                    Action::Tap(false),
+                    Kind::Primary,
+                );
+            });
+        } else {
+            theme::text(p, cfg.t(l, "question_listening"), 3.0, theme::MUTED);
+            theme::bar(p, LevelBar, theme::OK);
+            let id = theme::text(p, "", 3.4, theme::ACCENT);
+            p.commands().entity(id).insert(Countdown);
+            theme::button(
+                p,
+                cfg.t(l, "question_done"),
+                Action::Finished,
+                Kind::Primary,
+            );
+        }
+    });
+}
+
+fn countdown(cfg: Res<Config>, visit: Res<Visit>, mut texts: Query<&mut Text, With<Countdown>>) {
+    let Listening::Recording { since, .. } = &visit.listening else {
+        return;
+    };
+    let Some(q) = visit
+        .session
+        .as_ref()
+        .and_then(|s| s.current())
+        .and_then(|p| visit.session.as_ref()?.question(p.index))
+    else {
+        return;
+    };
+    let left = (q.time_limit_s as f32 - since.elapsed().as_secs_f32())
+        .max(0.0)
+        .ceil() as u32;
+    let s = cfg.strings.fill(
+        &visit.locale,
+        "question_seconds",
+        &[("s", &left.to_string())],
+    );
+    for mut t in &mut texts {
+        if t.0 != s {
+            t.0.clone_from(&s);
+        }
+    }
+}
+
+fn handle(
+    mut actions: MessageReader<Action>,
+    mut visit: ResMut<Visit>,
+    mut rebuild: ResMut<Rebuild>,
+    mic: Res<Mic>,
+) {
+    for a in actions.read() {
+        match a {
+            Action::Finished if visit.listening == Listening::Idle => {
+                // No microphone: skip the spoken question (kept as missing, sent to review).
+                if let Some(s) = visit.session.as_mut()
+                    && let Some(p) = s.current()
+                {
+                    while s.current().is_some_and(|c| c.index == p.index) {
+                        s.heard_nothing(Response::Missing);
+                    }
+                }
+                advance(&mut visit, &mic);
+                rebuild.0 = true;
+            }
+            Action::Finished => mic.send(CaptureCmd::Finish),
+            Action::Tap(yes) => {
+                if let Some(s) = visit.session.as_mut() {
+                    s.tapped(*yes);
+                }
+                advance(&mut visit, &mic);
+                rebuild.0 = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An answer's recording is over: transcribe it in the background and move on, or ask again at
+/// once if nothing was said.
+fn heard(
+    mut from_mic: MessageReader<FromMic>,
+    mut visit: ResMut<Visit>,
+    mut rebuild: ResMut<Rebuild>,
+    mic: Res<Mic>,
+    asr: Res<Asr>,
+) {
+    for m in from_mic.read() {
+        let CaptureEvent::Captured {
+            id,
+            samples,
+            speech,
+        } = &m.0
+        else {
+            continue;
+        };
+        if !matches!(visit.listening, Listening::Recording { id: current, .. } if current == *id) {
+            continue; // a recording abandoned by a reset
+        }
+        let locale = visit.locale.clone();
+        let Some(session) = visit.session.as_mut() else {
+            continue;
+        };
+        let hint = Some(session.role().asr_prompt.get(&locale).to_string());
+        if *speech {
+            if let Some(p) = session.recorded() {
+                asr.send(EarsCmd::Transcribe {
+                    prompt: p,
+                    locale,
+                    hint,
+                    samples: samples.clone(),
+                });
+                visit.audio.push(((p.index, p.attempt), samples.clone()));
+            }
+        } else {
+            session.heard_nothing(Response::Spoken {
+                segments: Vec::new(),
+                metrics: kiosk_screening::SpeechMetrics::default(),
+            });
+        }
+        advance(&mut visit, &mic);
+        rebuild.0 = true;
+    }
+}
+
+/// A transcription came back: keep it, or queue the question to be asked again.
+fn transcribed(
+    mut from_asr: MessageReader<FromAsr>,
+    mut visit: ResMut<Visit>,
+    mut rebuild: ResMut<Rebuild>,
+    mic: Res<Mic>,
+) {
+    for m in from_asr.read() {
+        let (prompt, response) = match &m.0 {
+            EarsEvent::Heard { prompt, heard } => (*prompt, heard.response.clone()),
+            // Kept as audio, sent to review.
+            EarsEvent::Failed { prompt, .. } => (*prompt, Response::Missing),
+            EarsEvent::LoadFailed(_) => continue,
+        };
+        if let Some(s) = visit.session.as_mut() {
+            s.transcribed(prompt, response);
+        }
+        if visit.listening == Listening::Finishing {
+            // A late "please say that again" is asked now.
+            advance(&mut visit, &mic);
+            rebuild.0 = true;
+        }
+    }
+}
+
+/// Every answer is in: ask the camera for its report, or save straight away.
+fn complete(
+    mut visit: ResMut<Visit>,
+    mut awaiting: ResMut<AwaitingVideo>,
+    cam: Res<Cam>,
+    db: Res<Db>,
+    mut next: ResMut<NextState<Screen>>,
+) {
+    let ready = visit.listening == Listening::Finishing
+        && visit
+            .session
+            .as_ref()
+            .is_some_and(|s| s.answers().is_some());
+    if !ready || awaiting.0 {
+        return;
+    }
+    if visit.face_consent && visit.camera_error.is_none() {
+        awaiting.0 = true;
+        cam.send(CameraCmd::Report);
+    } else {
+        save(&mut visit, None, &db, &mut next);
+    }
+}
+
+/// The camera's report arrived: save with it.
+fn video_report(
+    mut from_cam: MessageReader<FromCam>,
+    mut awaiting: ResMut<AwaitingVideo>,
+    mut visit: ResMut<Visit>,
+    db: Res<Db>,
+    mut next: ResMut<NextState<Screen>>,
+) {
+    for m in from_cam.read() {
+        match &m.0 {
+            CameraEvent::Report(v) if awaiting.0 => {
+                awaiting.0 = false;
+                save(&mut visit, Some(v.clone()), &db, &mut next);
+            }
+            CameraEvent::Failed(_) if awaiting.0 => {
+                awaiting.0 = false;
+                save(&mut visit, None, &db, &mut next);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Hands the finished interview to the store worker and shows the thank-you screen.
+fn save(
+    visit: &mut Visit,
+    video: Option<kiosk_screening::VideoSummary>,
+    db: &Db,
+    next: &mut NextState<Screen>,
+) {
+    let Some(session) = visit.session.take() else {
+        return;
+    };
+    let Some(answers) = session.answers() else {
+        return;
+    };
+    let role = session.role().clone();
+    let audio = std::mem::take(&mut visit.audio)
+        .into_iter()
+        .filter_map(|((i, attempt), s)| Some((role.questions.get(i)?.id.clone(), attempt, s)))
+        .collect();
+    db.send(StoreCmd::Save(Box::new(SaveJob {
+        candidate: Candidate {
+            name: Some(visit.name.trim().to_string()),
+            phone: Some(visit.phone.clone()),
+        },
+        locale: visit.locale.clone(),
+        started_at: visit.started_at.unwrap_or_else(kiosk_store::now),
+        answers,
+        audio,
+        video,
+        face_consent: visit.face_consent,
+        role,
+    })));
+    visit.listening = Listening::Idle;
+    next.set(Screen::Done);
+}

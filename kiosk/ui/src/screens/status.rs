@@ -1,0 +1,115 @@
+//! Device status for the store manager: camera, microphone, each model's checksum, the sync
+//! backlog and when the sync agent last reached the cloud.
+
+use bevy::prelude::*;
+
+use crate::app::{Config, Db, FromDb};
+use crate::screens::manager::tabs;
+use crate::state::{ManagerView, Rebuild, Screen, Visit};
+use crate::theme::{self, ScreenRoot};
+use crate::workers::store::{StoreCmd, StoreEvent};
+
+/// The status screen.
+#[derive(Debug)]
+pub struct StatusPlugin;
+
+impl Plugin for StatusPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(OnEnter(Screen::Status), (query, draw).chain())
+            .add_systems(
+                Update,
+                (loaded, redraw).chain().run_if(in_state(Screen::Status)),
+            );
+    }
+}
+
+fn query(db: Res<Db>) {
+    db.send(StoreCmd::Status);
+}
+
+fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>, view: Res<ManagerView>) {
+    build(&mut commands, &cfg, &visit, &view);
+}
+
+fn redraw(
+    mut commands: Commands,
+    roots: Query<Entity, With<ScreenRoot>>,
+    mut rebuild: ResMut<Rebuild>,
+    cfg: Res<Config>,
+    visit: Res<Visit>,
+    view: Res<ManagerView>,
+) {
+    if super::clear(&mut commands, &roots, &mut rebuild) {
+        build(&mut commands, &cfg, &visit, &view);
+    }
+}
+
+fn build(commands: &mut Commands, cfg: &Config, visit: &Visit, view: &ManagerView) {
+    let l = visit.locale.as_str();
+    let ok = cfg.t(l, "status_ok");
+    theme::root(commands, Screen::Status).with_children(|p| {
+        tabs(p, cfg, l, Screen::Status);
+        theme::text(p, cfg.t(l, "manager_status"), 5.0, theme::ACCENT);
+        theme::panel(p, |p| {
+            let devices = [
+                ("status_camera", &visit.camera_error),
+                ("status_microphone", &visit.mic_error),
+            ];
+            for (key, err) in devices {
+                let (s, c) = err
+                    .as_ref()
+                    .map_or((ok.clone(), theme::OK), |e| (e.clone(), theme::WARN));
+                theme::text(p, format!("{}: {s}", cfg.t(l, key)), 2.8, c);
+            }
+            for (label, value) in &view.status {
+                let c = if value == &ok { theme::OK } else { theme::FG };
+                theme::text(p, format!("{label}: {value}"), 2.8, c);
+            }
+        });
+    });
+}
+
+fn loaded(
+    mut from_db: MessageReader<FromDb>,
+    mut view: ResMut<ManagerView>,
+    mut rebuild: ResMut<Rebuild>,
+    cfg: Res<Config>,
+    visit: Res<Visit>,
+) {
+    let l = visit.locale.as_str();
+    for m in from_db.read() {
+        let StoreEvent::Status(s) = &m.0 else {
+            continue;
+        };
+        let ok = cfg.t(l, "status_ok");
+        let mut lines: Vec<(String, String)> = s
+            .models
+            .iter()
+            .map(|(name, r)| {
+                let v = r.as_ref().map_or_else(Clone::clone, |()| ok.clone());
+                (format!("{} {name}", cfg.t(l, "status_models")), v)
+            })
+            .collect();
+        lines.push((
+            cfg.t(l, "status_backlog"),
+            format!(
+                "{} (quarantined {})",
+                s.backlog.pending, s.backlog.quarantined
+            ),
+        ));
+        let last = s
+            .sync
+            .as_ref()
+            .and_then(|x| x.last_publish_at.clone().or(x.last_connected_at.clone()))
+            .unwrap_or_else(|| cfg.t(l, "status_never"));
+        let err = s
+            .sync
+            .as_ref()
+            .and_then(|x| x.last_error.clone())
+            .map(|e| format!(" — {e}"))
+            .unwrap_or_default();
+        lines.push((cfg.t(l, "status_last_sync"), format!("{last}{err}")));
+        view.status = lines;
+        rebuild.0 = true;
+    }
+}

@@ -1,0 +1,346 @@
+//! The store worker: scores and saves finished interviews (answer audio first, then one
+//! transaction), answers the manager screens' queries, records decisions and audit events, and
+//! checks the manager PIN (argon2id is slow on purpose). All disk work happens here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+use kiosk_screening::{Answer, Lexicon, RoleConfig, VideoSummary};
+use kiosk_store::{
+    Backlog, Candidate, Consent, ConsentKind, Decision, InterviewDetail, MediaRef, NewInterview,
+    ResultRow, StationIdentity, Store, SyncState,
+};
+use serde_json::{Map, Value};
+
+use super::Link;
+use crate::pin_gate::{lockout, verify_pin};
+
+/// A finished interview to score and save.
+#[derive(Debug, Clone)]
+pub struct SaveJob {
+    /// The role.
+    pub role: RoleConfig,
+    /// Name and phone.
+    pub candidate: Candidate,
+    /// `zh-CN` or `en`.
+    pub locale: String,
+    /// When the candidate consented.
+    pub started_at: DateTime<FixedOffset>,
+    /// One answer per question, in order.
+    pub answers: Vec<Answer>,
+    /// Every recorded attempt: (question id, attempt, audio). The manager can listen to each.
+    pub audio: Vec<(String, u8, Vec<f32>)>,
+    /// The camera report (None without face consent or camera).
+    pub video: Option<VideoSummary>,
+    /// Whether face data was consented to.
+    pub face_consent: bool,
+}
+
+/// What the manager's PIN did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinOutcome {
+    /// Right PIN.
+    Ok,
+    /// Wrong PIN; the pad is locked for `locked_for` (zero for the first few).
+    Wrong {
+        /// Wrong PINs in a row.
+        failures: u32,
+        /// Lockout now starting.
+        locked_for: Duration,
+    },
+    /// Still locked after earlier wrong PINs; the PIN was not even checked.
+    Locked(Duration),
+    /// No PIN is configured, or the hash is invalid.
+    Unavailable(String),
+}
+
+/// Device and sync state for the manager's status screen.
+#[derive(Debug, Clone)]
+pub struct StoreStatus {
+    /// Each model: name and `Ok` or what is wrong.
+    pub models: Vec<(String, Result<(), String>)>,
+    /// Events waiting for the cloud.
+    pub backlog: Backlog,
+    /// What the sync agent last wrote.
+    pub sync: Option<SyncState>,
+}
+
+/// A store job.
+#[derive(Debug, Clone)]
+pub enum StoreCmd {
+    /// Score and save an interview.
+    Save(Box<SaveJob>),
+    /// Today's interviews.
+    Today,
+    /// One interview in full.
+    Detail(String),
+    /// A manager's decision.
+    Decide {
+        /// Which interview.
+        interview_id: String,
+        /// The decision.
+        decision: Decision,
+        /// Why.
+        reason: String,
+    },
+    /// Record a manager-access event (`logout`, `timeout` …).
+    Audit(String),
+    /// Check a manager PIN.
+    CheckPin(String),
+    /// Backlog and sync state.
+    Status,
+    /// Rosters the cloud has sent: (key, body).
+    Rosters,
+}
+
+/// A store result.
+#[derive(Debug, Clone)]
+pub enum StoreEvent {
+    /// Saved: the candidate's receipt code.
+    Saved {
+        /// Receipt code.
+        receipt: String,
+        /// Interview id.
+        interview_id: String,
+    },
+    /// Not saved: what went wrong (the candidate is told to ask staff).
+    SaveFailed(String),
+    /// Today's interviews, newest first.
+    Today(Vec<ResultRow>),
+    /// One interview.
+    Detail(Box<InterviewDetail>),
+    /// A decision was committed.
+    Decided(String),
+    /// The PIN check.
+    Pin(PinOutcome),
+    /// Status.
+    Status(StoreStatus),
+    /// Rosters: (key, JSON body).
+    Rosters(Vec<(String, Value)>),
+    /// A query failed.
+    Failed(String),
+}
+
+/// What the store worker needs.
+#[derive(Debug, Clone)]
+pub struct StoreSetup {
+    /// The database file.
+    pub db: PathBuf,
+    /// Where answer audio goes.
+    pub media_dir: PathBuf,
+    /// Days audio is kept.
+    pub retention_days: u32,
+    /// Who this kiosk is.
+    pub station: StationIdentity,
+    /// For scoring.
+    pub lexicon: Arc<Lexicon>,
+    /// Recorded with each consent.
+    pub notice_version: String,
+    /// The manager PIN's hash.
+    pub pin_hash: Option<String>,
+    /// The models folder, for the status screen's checks.
+    pub models_dir: PathBuf,
+    /// Models the kiosk uses (manifest names).
+    pub models: Vec<String>,
+}
+
+/// Starts the worker. The database opens in the worker; if it cannot, every job answers with the reason.
+pub fn start(setup: StoreSetup) -> Link<StoreCmd, StoreEvent> {
+    super::spawn("store", move |cmds, events| {
+        let mut store = Store::open(&setup.db).map_err(|e| e.to_string());
+        for cmd in cmds {
+            let reply = match store.as_mut() {
+                Ok(s) => handle(s, &setup, cmd),
+                Err(e) => match cmd {
+                    StoreCmd::Save(_) => StoreEvent::SaveFailed(e.clone()),
+                    _ => StoreEvent::Failed(e.clone()),
+                },
+            };
+            if events.send(reply).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+fn handle(store: &mut Store, setup: &StoreSetup, cmd: StoreCmd) -> StoreEvent {
+    let failed = |e: kiosk_store::StoreError| StoreEvent::Failed(e.to_string());
+    match cmd {
+        StoreCmd::Save(job) => match save(store, setup, &job) {
+            Ok(ev) => ev,
+            Err(e) => {
+                tracing::error!("saving an interview failed: {e}");
+                StoreEvent::SaveFailed(e)
+            }
+        },
+        StoreCmd::Today => {
+            let today = kiosk_store::now().format("%Y-%m-%d").to_string();
+            match store.list_results(500) {
+                Ok(rows) => StoreEvent::Today(
+                    rows.into_iter()
+                        .filter(|r| r.completed_at.starts_with(&today))
+                        .collect(),
+                ),
+                Err(e) => failed(e),
+            }
+        }
+        StoreCmd::Detail(id) => match store.interview_detail(&id) {
+            Ok(d) => StoreEvent::Detail(Box::new(d)),
+            Err(e) => failed(e),
+        },
+        StoreCmd::Decide {
+            interview_id,
+            decision,
+            reason,
+        } => match store.record_decision(
+            &setup.station,
+            &interview_id,
+            decision,
+            &reason,
+            "store-manager",
+        ) {
+            Ok(_) => StoreEvent::Decided(interview_id),
+            Err(e) => failed(e),
+        },
+        StoreCmd::Audit(action) => match store.record_audit(&setup.station, &action, Map::new()) {
+            Ok(_) => StoreEvent::Decided(String::new()),
+            Err(e) => failed(e),
+        },
+        StoreCmd::CheckPin(pin) => StoreEvent::Pin(check_pin(store, setup, &pin)),
+        StoreCmd::Status => match (store.outbox_backlog(), store.sync_state()) {
+            (Ok(backlog), Ok(sync)) => StoreEvent::Status(StoreStatus {
+                models: setup
+                    .models
+                    .iter()
+                    .map(|m| {
+                        let ok = kiosk_perception::models::verified(&setup.models_dir, m)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string());
+                        (m.clone(), ok)
+                    })
+                    .collect(),
+                backlog,
+                sync,
+            }),
+            (Err(e), _) | (_, Err(e)) => failed(e),
+        },
+        StoreCmd::Rosters => match store.inbox_list("roster") {
+            Ok(rows) => StoreEvent::Rosters(
+                rows.into_iter()
+                    .filter_map(|(key, _, payload, _)| {
+                        let v: Value = serde_json::from_str(&payload).ok()?;
+                        Some((key, v.get("body").cloned().unwrap_or(v)))
+                    })
+                    .collect(),
+            ),
+            Err(e) => failed(e),
+        },
+    }
+}
+
+fn check_pin(store: &mut Store, setup: &StoreSetup, pin: &str) -> PinOutcome {
+    let Some(hash) = setup.pin_hash.as_deref() else {
+        return PinOutcome::Unavailable(
+            "no manager PIN is set: add manager_pin_hash (kiosk set-pin)".into(),
+        );
+    };
+    let (failures, last) = match store.pin_failures() {
+        Ok(f) => f,
+        Err(e) => return PinOutcome::Unavailable(e.to_string()),
+    };
+    let since_last = last
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| (kiosk_store::now() - t).to_std().unwrap_or_default())
+        .unwrap_or(Duration::MAX);
+    let wait = lockout(failures);
+    if since_last < wait {
+        return PinOutcome::Locked(wait - since_last);
+    }
+    let ok = match verify_pin(hash, pin) {
+        Ok(ok) => ok,
+        Err(e) => return PinOutcome::Unavailable(e.to_string()),
+    };
+    let mut detail = Map::new();
+    detail.insert("failures_before".into(), Value::from(failures));
+    let action = if ok { "pin_ok" } else { "pin_failed" };
+    if let Err(e) = store.record_audit(&setup.station, action, detail) {
+        // Without an audit record there is no access.
+        return PinOutcome::Unavailable(e.to_string());
+    }
+    if ok {
+        PinOutcome::Ok
+    } else {
+        PinOutcome::Wrong {
+            failures: failures + 1,
+            locked_for: lockout(failures + 1),
+        }
+    }
+}
+
+fn save(store: &mut Store, setup: &StoreSetup, job: &SaveJob) -> Result<StoreEvent, String> {
+    let mut result = kiosk_screening::score(&job.role, &setup.lexicon, &job.answers)
+        .map_err(|e| e.to_string())?;
+    if let Some(v) = job.video.clone() {
+        kiosk_screening::apply_video(&mut result, v);
+    }
+    // Audio first, in a folder of its own; the transaction then refers to it. If the
+    // transaction fails the files are removed, so nothing is half-saved.
+    let folder = setup.media_dir.join(uuid::Uuid::now_v7().to_string());
+    let expires = kiosk_store::now() + chrono::Duration::days(i64::from(setup.retention_days));
+    let mut media = Vec::new();
+    let written = (|| -> Result<(), String> {
+        if job.audio.is_empty() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        for (qid, attempt, samples) in &job.audio {
+            let path = folder.join(format!("{qid}-{}.wav", attempt + 1));
+            let bytes = kiosk_perception::audio::write_wav(&path, samples)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            media.push(MediaRef {
+                question_id: Some(qid.clone()),
+                kind: "answer_audio".into(),
+                path: path.display().to_string(),
+                sha256: kiosk_perception::models::sha256_file(&path).ok(),
+                bytes: Some(bytes as i64),
+                expires_at: Some(expires),
+            });
+        }
+        Ok(())
+    })();
+    let saved = written.and_then(|()| {
+        let consent = |kind, granted| Consent {
+            kind,
+            granted,
+            notice_version: setup.notice_version.clone(),
+        };
+        store
+            .save_interview(&NewInterview {
+                station: &setup.station,
+                candidate: job.candidate.clone(),
+                locale: job.locale.clone(),
+                started_at: job.started_at,
+                completed_at: kiosk_store::now(),
+                answers: &job.answers,
+                result: &result,
+                consents: vec![
+                    consent(ConsentKind::Recording, true),
+                    consent(ConsentKind::Face, job.face_consent),
+                ],
+                media,
+            })
+            .map_err(|e| e.to_string())
+    });
+    match saved {
+        Ok(s) => Ok(StoreEvent::Saved {
+            receipt: s.receipt,
+            interview_id: s.interview_id,
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&folder);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! The app's logic without a window (MinimalPlugins + StatesPlugin, `app.update()`), with real
+//! models, a real SQLite file, scripted microphone clips (espeak-ng speech and silence) and a
+//! face image as the camera: consent declined, camera declined, silence → repeat → review,
+//! idle timeout, wrong-PIN lockout and a manager decision.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::state::app::StatesPlugin;
+use kiosk_config::{KioskSettings, SpeechSettings};
+use kiosk_perception::audio::read_wav;
+use kiosk_perception::camera::{Camera, FileCamera};
+use kiosk_perception::mic::Microphone;
+use kiosk_screening::{Lexicon, RepeatReason, parse_lexicon, parse_role};
+use kiosk_store::{Decision, StationIdentity, Store};
+use kiosk_ui::action::Action;
+use kiosk_ui::devices::ClipsMic;
+use kiosk_ui::state::{Field, ManagerView};
+use kiosk_ui::{KioskPlugin, Screen, Setup, Visit};
+use system_tests::{repo_models, speak};
+
+const PIN: &str = "2468";
+
+struct Kiosk {
+    app: App,
+    db: PathBuf,
+    camera_opened: Arc<AtomicBool>,
+    _dir: tempfile::TempDir,
+}
+
+fn roles() -> Vec<kiosk_screening::RoleConfig> {
+    ["factory-worker", "nurse"]
+        .iter()
+        .map(|id| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../../provisioning/examples/roles/{id}.toml"));
+            parse_role(&std::fs::read_to_string(&path).expect("role"), id).expect("valid role")
+        })
+        .collect()
+}
+
+fn lexicon() -> Lexicon {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../provisioning/examples/roles/lexicon.toml");
+    Lexicon::new(
+        &parse_lexicon(&std::fs::read_to_string(path).expect("lexicon"), "lexicon").expect("valid"),
+    )
+}
+
+fn face_image() -> PathBuf {
+    repo_models().join("fixtures/astronaut.png")
+}
+
+fn kiosk(clips: Vec<Vec<f32>>, tweak: impl FnOnce(&mut KioskSettings)) -> Kiosk {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut settings = KioskSettings {
+        manager_pin_hash: Some(kiosk_ui::pin_gate::hash_pin(PIN).expect("hash")),
+        idle_timeout_s: 600,
+        ..KioskSettings::default()
+    };
+    tweak(&mut settings);
+    let opened = Arc::new(AtomicBool::new(false));
+    let flag = opened.clone();
+    let image = face_image();
+    let setup = Setup {
+        identity: StationIdentity {
+            tenant: "acme".into(),
+            store_id: "s1".into(),
+            device_id: "k1".into(),
+        },
+        kiosk: settings,
+        speech: SpeechSettings::default(),
+        default_locale: "en".into(),
+        roles: roles(),
+        lexicon: Arc::new(lexicon()),
+        models_dir: repo_models(),
+        db: dir.path().join("kiosk.sqlite3"),
+        media_dir: dir.path().join("media"),
+        mic: Box::new(move || -> Box<dyn Microphone> { Box::new(ClipsMic::new(clips, false)) }),
+        camera: Box::new(move || -> Result<Box<dyn Camera>, _> {
+            flag.store(true, Ordering::SeqCst);
+            Ok(Box::new(FileCamera::open(&image, 10.0)?))
+        }),
+    };
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, StatesPlugin, KioskPlugin::new(setup)));
+    app.update();
+    Kiosk {
+        app,
+        db: dir.path().join("kiosk.sqlite3"),
+        camera_opened: opened,
+        _dir: dir,
+    }
+}
+
+impl Kiosk {
+    fn screen(&self) -> Screen {
+        *self.app.world().resource::<State<Screen>>().get()
+    }
+
+    fn visit(&self) -> &Visit {
+        self.app.world().resource::<Visit>()
+    }
+
+    fn tap(&mut self, a: Action) {
+        self.app.world_mut().write_message(a);
+        self.app.update();
+        self.app.update();
+    }
+
+    /// Updates until `done` holds (panics with where the app is after `secs`).
+    fn until(&mut self, secs: u64, what: &str, done: impl Fn(&Self) -> bool) {
+        let t = Instant::now();
+        while !done(self) {
+            assert!(
+                t.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {what}: on {:?}, listening {:?}, mic error {:?}",
+                self.screen(),
+                self.visit().listening,
+                self.visit().mic_error
+            );
+            self.app.update();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn to_details(&mut self, consent: Action) {
+        self.tap(Action::Start);
+        assert_eq!(self.screen(), Screen::Consent);
+        self.tap(consent);
+        assert_eq!(self.screen(), Screen::Details);
+    }
+
+    fn fill_details(&mut self, role: &str) {
+        for c in "ALEX".chars() {
+            self.tap(Action::Key(c));
+        }
+        self.tap(Action::Next);
+        assert_eq!(self.screen(), Screen::Details, "no phone yet: stays");
+        assert_eq!(self.visit().notice.as_deref(), Some("details_missing"));
+        self.tap(Action::Focus(Field::Phone));
+        for c in "13800138000x".chars() {
+            self.tap(Action::Key(c));
+        }
+        assert_eq!(
+            self.visit().phone,
+            "13800138000",
+            "only digits go into the phone"
+        );
+        self.tap(Action::Role(role.into()));
+        self.tap(Action::Next);
+        assert_eq!(self.screen(), Screen::DeviceCheck);
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.db).expect("open store")
+    }
+}
+
+fn clip(dir: &Path, name: &str, text: &str) -> Vec<f32> {
+    read_wav(&speak(dir, name, "en-us", text)).expect("wav")
+}
+
+fn silence(seconds: f32) -> Vec<f32> {
+    vec![0.0; (16_000.0 * seconds) as usize]
+}
+
+#[test]
+fn declining_consent_returns_to_start_and_stores_nothing() {
+    let mut k = kiosk(vec![], |_| {});
+    k.tap(Action::Language("zh-CN"));
+    assert_eq!(k.visit().locale, "zh-CN");
+    k.tap(Action::Start);
+    k.tap(Action::Decline);
+    assert_eq!(k.screen(), Screen::Attract);
+    assert!(!k.visit().recording_consent);
+    assert_eq!(
+        k.visit().locale,
+        "en",
+        "a new visit starts in the station's language"
+    );
+    let store = k.store();
+    assert_eq!(store.interview_count().expect("count"), 0);
+    assert!(store.outbox_pending(0, 10).expect("outbox").is_empty());
+    assert!(
+        !k.camera_opened.load(Ordering::SeqCst),
+        "no camera before consent"
+    );
+}
+
+#[test]
+fn declining_the_camera_still_gives_a_voice_only_interview() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let clips = vec![
+        clip(tmp.path(), "check", "hello"),
+        clip(
+            tmp.path(),
+            "a1",
+            "I want a stable job close to home, and the pay is good.",
+        ),
+        clip(tmp.path(), "a2", "Yes, two shifts are fine for me."),
+        clip(
+            tmp.path(),
+            "a3",
+            "I worked on a production line for two years, packing boxes.",
+        ),
+    ];
+    let mut k = kiosk(clips, |_| {});
+    k.to_details(Action::ConsentVoiceOnly);
+    assert!(k.visit().recording_consent && !k.visit().face_consent);
+    k.fill_details("factory-worker");
+    k.until(10, "speech heard on the device check", |k| {
+        k.visit().heard_speech
+    });
+    k.tap(Action::Next);
+    assert_eq!(k.screen(), Screen::Question);
+    k.until(120, "the receipt", |k| {
+        matches!(k.visit().receipt, Some(Ok(_)))
+    });
+    assert_eq!(k.screen(), Screen::Done);
+    assert!(
+        !k.camera_opened.load(Ordering::SeqCst),
+        "the camera was never opened"
+    );
+
+    let store = k.store();
+    let rows = store.list_results(10).expect("results");
+    assert_eq!(rows.len(), 1);
+    let d = store
+        .interview_detail(&rows[0].interview_id)
+        .expect("detail");
+    assert_eq!(d.row.candidate.as_deref(), Some("ALEX"));
+    assert!(
+        d.result.video.is_none(),
+        "no camera report without face consent"
+    );
+    assert!(
+        d.answers[1]
+            .transcript
+            .to_lowercase()
+            .contains("two shifts"),
+        "{:?}",
+        d.answers
+    );
+    let willingness = d
+        .result
+        .dimensions
+        .iter()
+        .find(|x| x.id == "willingness")
+        .expect("dim");
+    assert!(willingness.score.expect("scored") >= 80, "{willingness:?}");
+    assert_eq!(
+        d.media.len(),
+        3,
+        "each answer's audio is kept for the manager"
+    );
+    assert!(d.media.iter().all(|m| Path::new(&m.path).exists()));
+    assert!(d.decisions.is_empty(), "the model never decides");
+    assert_eq!(
+        Some(rows[0].receipt.as_str()),
+        k.visit()
+            .receipt
+            .as_ref()
+            .and_then(|r| r.as_ref().ok())
+            .map(String::as_str)
+    );
+}
+
+#[test]
+fn a_silent_answer_is_asked_again_once_then_sent_to_review() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let clips = vec![
+        clip(tmp.path(), "check", "hello"),
+        silence(1.5),
+        silence(1.5),
+        clip(tmp.path(), "a2", "Yes, two shifts are fine for me."),
+        clip(
+            tmp.path(),
+            "a3",
+            "I worked on a production line for two years.",
+        ),
+    ];
+    let mut k = kiosk(clips, |_| {});
+    k.to_details(Action::ConsentAll);
+    k.fill_details("factory-worker");
+    k.tap(Action::Next);
+    k.until(20, "the repeat of question 1", |k| {
+        k.visit()
+            .session
+            .as_ref()
+            .and_then(|s| s.current())
+            .is_some_and(|p| p.why == Some(RepeatReason::NothingHeard))
+    });
+    let p = k
+        .visit()
+        .session
+        .as_ref()
+        .and_then(|s| s.current())
+        .expect("asked");
+    assert_eq!((p.index, p.attempt), (0, 1));
+    k.until(120, "the receipt", |k| {
+        matches!(k.visit().receipt, Some(Ok(_)))
+    });
+    assert!(
+        k.camera_opened.load(Ordering::SeqCst),
+        "face consent: the camera ran"
+    );
+    let store = k.store();
+    let rows = store.list_results(10).expect("results");
+    assert_eq!(
+        rows[0].recommendation, "review",
+        "silence is never a low score"
+    );
+    let d = store
+        .interview_detail(&rows[0].interview_id)
+        .expect("detail");
+    assert!(
+        d.result
+            .reasons
+            .iter()
+            .any(|r| r.code == kiosk_screening::ReasonCode::NoSpeech)
+    );
+    let video = d.result.video.expect("camera report with face consent");
+    assert!(video.face_present_ratio > 0.9, "{video:?}");
+}
+
+#[test]
+fn an_idle_candidate_is_reset_and_nothing_is_stored() {
+    let mut k = kiosk(vec![], |s| s.idle_timeout_s = 1);
+    k.to_details(Action::ConsentAll);
+    k.tap(Action::Key('A'));
+    assert_eq!(k.visit().name, "A");
+    std::thread::sleep(Duration::from_millis(600));
+    k.app.update();
+    assert_eq!(k.screen(), Screen::Details, "not idle yet");
+    k.tap(Action::Key('B'));
+    std::thread::sleep(Duration::from_millis(600));
+    k.app.update();
+    assert_eq!(k.screen(), Screen::Details, "a tap counts as activity");
+    k.until(5, "the idle reset", |k| k.screen() == Screen::Attract);
+    k.app.update();
+    assert_eq!(k.visit().name, "", "the partial visit is discarded");
+    assert_eq!(k.store().interview_count().expect("count"), 0);
+}
+
+#[test]
+fn wrong_pins_lock_the_pad_and_are_audited_and_a_decision_is_recorded() {
+    let mut k = kiosk(vec![], |_| {});
+    // One stored interview to decide on.
+    {
+        let mut store = k.store();
+        let role = &roles()[0];
+        let answers: Vec<_> = role
+            .questions
+            .iter()
+            .map(|q| kiosk_screening::Answer {
+                question_id: q.id.clone(),
+                response: kiosk_screening::Response::Typed {
+                    text: "yes that is fine".into(),
+                },
+            })
+            .collect();
+        let result = kiosk_screening::score(role, &lexicon(), &answers).expect("score");
+        let st = StationIdentity {
+            tenant: "acme".into(),
+            store_id: "s1".into(),
+            device_id: "k1".into(),
+        };
+        store
+            .save_interview(&kiosk_store::NewInterview {
+                station: &st,
+                candidate: kiosk_store::Candidate {
+                    name: Some("Li".into()),
+                    phone: None,
+                },
+                locale: "en".into(),
+                started_at: kiosk_store::now(),
+                completed_at: kiosk_store::now(),
+                answers: &answers,
+                result: &result,
+                consents: vec![],
+                media: vec![],
+            })
+            .expect("saved");
+    }
+    k.tap(Action::Manager);
+    assert_eq!(k.screen(), Screen::Pin);
+    let enter = |k: &mut Kiosk, pin: &str| {
+        for d in pin.bytes() {
+            k.tap(Action::PinDigit(d - b'0'));
+        }
+        k.tap(Action::PinEnter);
+        k.until(10, "the PIN check", |k| {
+            k.app
+                .world()
+                .resource::<ManagerView>()
+                .pin_message
+                .is_some()
+                || k.screen() != Screen::Pin
+        });
+        k.app.world().resource::<ManagerView>().pin_message.clone()
+    };
+    for i in 0..3 {
+        k.app.world_mut().resource_mut::<ManagerView>().pin_message = None;
+        let msg = enter(&mut k, "1111").expect("refused");
+        assert_eq!(k.screen(), Screen::Pin);
+        if i < 2 {
+            assert_eq!(msg, "Wrong PIN.");
+        } else {
+            assert!(msg.contains("30 seconds"), "{msg}");
+        }
+    }
+    k.app.world_mut().resource_mut::<ManagerView>().pin_message = None;
+    let msg = enter(&mut k, PIN).expect("locked");
+    assert!(
+        msg.contains("Try again"),
+        "even the right PIN waits out the lockout: {msg}"
+    );
+    assert_eq!(k.screen(), Screen::Pin);
+    let store = k.store();
+    assert_eq!(store.pin_failures().expect("failures").0, 3);
+    let audits = store
+        .outbox_pending(0, 100)
+        .expect("outbox")
+        .into_iter()
+        .filter(|e| e.event_type == "audit")
+        .count();
+    assert_eq!(audits, 3, "every wrong PIN is audited");
+    drop(store);
+
+    // A fresh kiosk on the same database with no lockout history would let the manager in:
+    // shown here by clearing the failures with a right PIN recorded directly.
+    let mut store = k.store();
+    let st = StationIdentity {
+        tenant: "acme".into(),
+        store_id: "s1".into(),
+        device_id: "k1".into(),
+    };
+    store
+        .record_audit(&st, "pin_ok", serde_json::Map::new())
+        .expect("audit");
+    drop(store);
+    k.app.world_mut().resource_mut::<ManagerView>().pin_message = None;
+    assert_eq!(enter(&mut k, PIN), None);
+    assert_eq!(k.screen(), Screen::Manager);
+    k.until(10, "today's list", |k| {
+        !k.app.world().resource::<ManagerView>().today.is_empty()
+    });
+    let id = k.app.world().resource::<ManagerView>().today[0]
+        .interview_id
+        .clone();
+    k.tap(Action::Open(id.clone()));
+    assert_eq!(k.screen(), Screen::Review);
+    k.until(10, "the detail", |k| {
+        k.app.world().resource::<ManagerView>().detail.is_some()
+    });
+    k.tap(Action::Reason("reason_fit"));
+    k.tap(Action::Decide(Decision::Advance));
+    k.until(10, "the decision", |k| {
+        k.app
+            .world()
+            .resource::<ManagerView>()
+            .detail
+            .as_ref()
+            .is_some_and(|d| !d.decisions.is_empty())
+    });
+    let d = k.store().interview_detail(&id).expect("detail");
+    assert_eq!(d.decisions[0].decision, Decision::Advance);
+    assert_eq!(d.decisions[0].reason, "reason_fit");
+    assert!(
+        k.store()
+            .outbox_pending(0, 100)
+            .expect("outbox")
+            .iter()
+            .any(|e| e.event_type == "decision")
+    );
+    k.tap(Action::Logout);
+    assert_eq!(k.screen(), Screen::Attract);
+}
