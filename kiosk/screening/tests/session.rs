@@ -9,7 +9,7 @@ use kiosk_screening::{
 };
 
 fn ask(s: &mut Session) -> Prompt {
-    match s.next() {
+    match s.advance() {
         Next::Ask(p) => p,
         other => panic!("expected a question, got {other:?}"),
     }
@@ -30,12 +30,12 @@ fn next_question_comes_while_the_last_is_transcribed() {
     let p2 = ask(&mut s);
     assert_eq!(p2.index, 2);
     let t2 = s.recorded().expect("recorded");
-    assert_eq!(s.next(), Next::Wait, "all asked, transcriptions pending");
+    assert_eq!(s.advance(), Next::Wait, "all asked, transcriptions pending");
     s.transcribed(t2, spoken("two years in a factory", 0.9, 2000));
     s.transcribed(t0, spoken("I want a stable job", 0.9, 2000));
-    assert_eq!(s.next(), Next::Wait);
+    assert_eq!(s.advance(), Next::Wait);
     s.transcribed(t1, spoken("yes that is fine", 0.9, 900));
-    assert_eq!(s.next(), Next::Finished);
+    assert_eq!(s.advance(), Next::Finished);
     let answers = s.answers().expect("all answered");
     let ids: Vec<_> = answers.iter().map(|a| a.question_id.as_str()).collect();
     assert_eq!(
@@ -66,7 +66,7 @@ fn silence_is_asked_again_at_once_then_kept_for_review() {
     let t = s.recorded().expect("recorded");
     assert_eq!(p2.index, 2);
     s.transcribed(t, spoken("three years packing boxes", 0.9, 2000));
-    assert_eq!(s.next(), Next::Finished);
+    assert_eq!(s.advance(), Next::Finished);
     let result = score(&r, &lexicon(), &s.answers().expect("answers")).expect("scored");
     assert_eq!(result.recommendation, Recommendation::Review);
     assert!(
@@ -105,7 +105,7 @@ fn unclear_transcript_is_asked_again_after_the_current_question() {
     let p2 = ask(&mut s);
     assert_eq!(p2.index, 2);
     s.tapped(true);
-    assert_eq!(s.next(), Next::Finished);
+    assert_eq!(s.advance(), Next::Finished);
     let answers = s.answers().expect("answers");
     assert_eq!(
         answers[0].response.transcript(),

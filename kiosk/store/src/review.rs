@@ -255,4 +255,39 @@ impl Store {
             |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)),
         )?)
     }
+
+    /// Media files past their expiry at `now`: (row id, path). Delete the files, then
+    /// [`Store::forget_media`] the rows.
+    pub fn expired_media(
+        &self,
+        now: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = self
+            .conn
+            .prepare("SELECT id, path, expires_at FROM media WHERE expires_at IS NOT NULL")?
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, _, at)| chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t <= now))
+            .map(|(id, path, _)| (id, path))
+            .collect())
+    }
+
+    /// Removes media rows whose files are gone.
+    pub fn forget_media(&mut self, ids: &[i64]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for id in ids {
+            n += tx.execute("DELETE FROM media WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
 }

@@ -422,3 +422,47 @@ fn decisions_and_audit_commit_with_their_events_and_show_in_detail() {
         .count();
     assert_eq!(audits, 4, "every manager access is reported upstream");
 }
+
+#[test]
+fn expired_media_is_found_and_forgotten() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("open");
+    let (r, _) = role();
+    let (answers, result) = answers(&r, GOOD);
+    let st = station();
+    let now = kiosk_store::now();
+    let media = |q: &str, days: i64| kiosk_store::MediaRef {
+        question_id: Some(q.into()),
+        kind: "answer_audio".into(),
+        path: dir.path().join(format!("{q}.wav")).display().to_string(),
+        sha256: None,
+        bytes: Some(44),
+        expires_at: Some(now + chrono::Duration::days(days)),
+    };
+    store
+        .save_interview(&NewInterview {
+            station: &st,
+            candidate: Candidate::default(),
+            locale: "en".into(),
+            started_at: now,
+            completed_at: now,
+            answers: &answers,
+            result: &result,
+            consents: vec![],
+            media: vec![media("old", -1), media("new", 30)],
+        })
+        .expect("saved");
+    let expired = store.expired_media(now).expect("expired");
+    assert_eq!(expired.len(), 1);
+    assert!(expired[0].1.ends_with("old.wav"));
+    assert_eq!(store.forget_media(&[expired[0].0]).expect("forget"), 1);
+    assert!(store.expired_media(now).expect("expired").is_empty());
+    assert!(
+        store
+            .expired_media(now + chrono::Duration::days(31))
+            .expect("later")
+            .len()
+            == 1,
+        "the newer file expires in its turn"
+    );
+}

@@ -57,9 +57,12 @@ pub enum Action {
     Logout,
 }
 
+/// Buttons whose interaction changed this frame.
+type ChangedButtons = (Changed<Interaction>, With<Button>);
+
 /// Turns presses on buttons into actions.
 pub fn buttons(
-    pressed: Query<(&Interaction, &Action), (Changed<Interaction>, With<Button>)>,
+    pressed: Query<(&Interaction, &Action), ChangedButtons>,
     mut out: MessageWriter<Action>,
 ) {
     for (i, a) in &pressed {

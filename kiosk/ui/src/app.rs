@@ -210,7 +210,11 @@ impl Plugin for KioskPlugin {
         .add_message::<FromDb>()
         // Registered by the input plugin on screen; the logic tests run without it.
         .add_message::<bevy::input::keyboard::KeyboardInput>()
-        .add_systems(PreUpdate, (action::buttons, poll_workers))
+        .add_systems(
+            PreUpdate,
+            (action::buttons, poll_mic, poll_asr, poll_cam, poll_db),
+        )
+        .add_systems(Last, (drop_actions_on_leave, log_screen))
         .add_systems(
             Update,
             (activity, devices_status, idle_reset, manager_timeout).chain(),
@@ -219,21 +223,24 @@ impl Plugin for KioskPlugin {
     }
 }
 
-/// Moves worker results into Bevy messages.
-fn poll_workers(
-    mic: Res<Mic>,
-    asr: Res<Asr>,
-    cam: Res<Cam>,
-    db: Res<Db>,
-    mut to_mic: MessageWriter<FromMic>,
-    mut to_asr: MessageWriter<FromAsr>,
-    mut to_cam: MessageWriter<FromCam>,
-    mut to_db: MessageWriter<FromDb>,
-) {
-    to_mic.write_batch(mic.drain().into_iter().map(FromMic));
-    to_asr.write_batch(asr.drain().into_iter().map(FromAsr));
-    to_cam.write_batch(cam.drain().into_iter().map(FromCam));
-    to_db.write_batch(db.drain().into_iter().map(FromDb));
+/// Moves microphone reports into Bevy messages.
+fn poll_mic(link: Res<Mic>, mut out: MessageWriter<FromMic>) {
+    out.write_batch(link.drain().into_iter().map(FromMic));
+}
+
+/// Moves transcriptions into Bevy messages.
+fn poll_asr(link: Res<Asr>, mut out: MessageWriter<FromAsr>) {
+    out.write_batch(link.drain().into_iter().map(FromAsr));
+}
+
+/// Moves camera reports into Bevy messages.
+fn poll_cam(link: Res<Cam>, mut out: MessageWriter<FromCam>) {
+    out.write_batch(link.drain().into_iter().map(FromCam));
+}
+
+/// Moves store results into Bevy messages.
+fn poll_db(link: Res<Db>, mut out: MessageWriter<FromDb>) {
+    out.write_batch(link.drain().into_iter().map(FromDb));
 }
 
 /// Any tap, or speech, counts as activity.
@@ -341,5 +348,20 @@ fn manager_timeout(
             db.send(StoreCmd::Audit("logout_timeout".into()));
         }
         next.set(Screen::Attract);
+    }
+}
+
+/// Logs every screen change.
+fn log_screen(mut changes: MessageReader<StateTransitionEvent<Screen>>) {
+    for c in changes.read() {
+        tracing::info!(from = ?c.exited, to = ?c.entered, "screen");
+    }
+}
+
+/// A tap belongs to the screen it was made on: when the screen is about to change, taps not
+/// yet read are dropped, so the next screen never acts on them ("Next" twice).
+fn drop_actions_on_leave(next: Res<NextState<Screen>>, mut actions: ResMut<Messages<Action>>) {
+    if !matches!(*next, NextState::Unchanged) {
+        actions.clear();
     }
 }

@@ -33,6 +33,8 @@ pub enum Step {
 pub struct Script {
     steps: VecDeque<(Screen, Duration, Step)>,
     since: Option<Instant>,
+    /// When the current step became the first (a script stuck for long fails the run).
+    step_started: Option<Instant>,
     /// Where screenshots go.
     pub shots: Option<PathBuf>,
     /// Screenshots requested so far.
@@ -130,6 +132,16 @@ pub fn drive(
     let Some((want, wait, step)) = script.steps.front().cloned() else {
         return;
     };
+    let waiting = script
+        .step_started
+        .get_or_insert_with(Instant::now)
+        .elapsed();
+    if waiting > Duration::from_secs(120) {
+        tracing::error!(?want, ?step, on = ?screen.get(), "the script is stuck: giving up");
+        exit.write(AppExit::error());
+        script.steps.clear();
+        return;
+    }
     if *screen.get() != want {
         script.since = None;
         return;
@@ -138,6 +150,7 @@ pub fn drive(
     if since.elapsed() < wait {
         return;
     }
+    let label = format!("{step:?}");
     match step {
         Step::Do(a) => {
             out.write(a);
@@ -166,8 +179,10 @@ pub fn drive(
             exit.write(AppExit::Success);
         }
     }
+    tracing::info!(screen = ?want, step = %label, "script step");
     script.steps.pop_front();
     script.since = Some(Instant::now());
+    script.step_started = None;
 }
 
 /// Frame times, for the frame-rate bench.
@@ -211,18 +226,27 @@ impl FrameLog {
             )
         };
         let all: Vec<Duration> = self.frames.iter().skip(30).map(|f| f.1).collect();
-        let questions: Vec<Duration> = self
-            .frames
-            .iter()
-            .skip(30)
-            .filter(|f| f.0 == Screen::Question)
-            .map(|f| f.1)
-            .collect();
+        let on = |s: Screen| -> Vec<Duration> {
+            self.frames
+                .iter()
+                .skip(30)
+                .filter(|f| f.0 == s)
+                .map(|f| f.1)
+                .collect()
+        };
         let mut s = String::from(
             "| frames | count | mean fps | p50 ms | p99 ms | target |\n|---|---:|---:|---:|---:|---|\n",
         );
         s += &row("whole run", all);
-        s += &row("question screen (models running)", questions);
+        s += &row("attract screen (idle)", on(Screen::Attract));
+        s += &row(
+            "device check (camera + face model, mic + VAD)",
+            on(Screen::DeviceCheck),
+        );
+        s += &row(
+            "question screen (mic + VAD, Whisper, face model)",
+            on(Screen::Question),
+        );
         s
     }
 }

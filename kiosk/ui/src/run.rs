@@ -3,17 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
-use bevy::asset::AssetId;
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
+use bevy::ui_render::UiAntiAlias;
 use bevy::window::{MonitorSelection, WindowMode};
+use bevy::winit::{UpdateMode, WinitSettings};
 
 use crate::app::{KioskPlugin, Setup};
 use crate::demo::{self, FrameLog, Script};
 
-/// The font used for every text: Droid Sans Fallback covers Chinese and Latin (Apache-2.0,
-/// Debian package `fonts-droid-fallback`).
-pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf";
+/// The font file with [`crate::theme::FONT_FAMILY`]: Chinese and Latin glyphs (Debian package
+/// `fonts-wqy-microhei`, Apache-2.0 / GPLv3 with the font exception).
+pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
 
 /// How to run.
 #[derive(Debug, Default)]
@@ -33,7 +34,7 @@ pub struct RunOptions {
 pub enum RunError {
     /// The font is missing.
     #[error(
-        "cannot read the font {path}: {detail} (install it with `apt-get install fonts-droid-fallback`, or set another with --font)"
+        "cannot read the font {path}: {detail} (install it with `apt-get install fonts-wqy-microhei`, or give another file with the same family with --font)"
     )]
     Font {
         /// The file.
@@ -80,14 +81,22 @@ pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
                 ..default()
             }),
     );
-    // Replaces the built-in Latin-only font before any text is laid out.
-    let _ = app
-        .world_mut()
-        .resource_mut::<Assets<Font>>()
-        .insert(AssetId::default(), font);
+    // Registered before any text is laid out; the handle is kept so the font stays loaded.
+    let handle = app.world_mut().resource_mut::<Assets<Font>>().add(font);
+    app.insert_resource(UiFont(handle));
+    // At most one frame every 16 ms (≈ 60 fps): the UI needs no more, and the CPU left over
+    // goes to the models.
+    app.insert_resource(WinitSettings {
+        focused_mode: UpdateMode::reactive(std::time::Duration::from_millis(16)),
+        unfocused_mode: UpdateMode::reactive(std::time::Duration::from_millis(16)),
+    });
+    // The background is the clear colour: no full-screen quad to shade every frame.
+    app.insert_resource(ClearColor(crate::theme::BG));
     app.add_plugins(KioskPlugin::new(setup))
         .add_systems(Startup, |mut commands: Commands| {
-            commands.spawn(Camera2d);
+            // No multisampling and no UI anti-aliasing: flat UI gains little from them, and they
+            // cost most on a software rasteriser (Mesa llvmpipe when there is no GPU).
+            commands.spawn((Camera2d, Msaa::Off, UiAntiAlias::Off));
         });
     if let Some(script) = opts.script {
         app.insert_resource(script).add_systems(Update, demo::drive);
@@ -101,6 +110,10 @@ pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
         AppExit::Error(code) => Err(RunError::Exit(code.get())),
     }
 }
+
+/// Keeps the UI font loaded.
+#[derive(Resource, Debug)]
+struct UiFont(#[allow(dead_code)] Handle<Font>);
 
 fn print_bench(mut exit: MessageReader<AppExit>, log: Res<FrameLog>) {
     if exit.read().next().is_some() {

@@ -25,6 +25,19 @@ pub const OK: Color = Color::srgb(0.20, 0.75, 0.40);
 /// Warnings.
 pub const WARN: Color = Color::srgb(0.95, 0.35, 0.30);
 
+/// The font family of every text: WenQuanYi Micro Hei has Chinese and Latin glyphs (Apache-2.0,
+/// Debian package `fonts-wqy-microhei`); `run` loads it.
+pub const FONT_FAMILY: &str = "WenQuanYi Micro Hei";
+
+/// The kiosk's font at `size` % of the screen height.
+pub fn font(size: f32) -> TextFont {
+    TextFont {
+        font: FontSource::Family(FONT_FAMILY.into()),
+        font_size: FontSize::Vh(size),
+        ..default()
+    }
+}
+
 /// Marks a screen's root node (rebuilt when the screen's state changes).
 #[derive(Component, Debug)]
 pub struct ScreenRoot;
@@ -42,7 +55,6 @@ pub fn root<'a>(commands: &'a mut Commands, screen: Screen) -> EntityCommands<'a
             padding: UiRect::all(Val::Vh(3.0)),
             ..default()
         },
-        BackgroundColor(BG),
         DespawnOnExit(screen),
         ScreenRoot,
     ))
@@ -52,10 +64,7 @@ pub fn root<'a>(commands: &'a mut Commands, screen: Screen) -> EntityCommands<'a
 pub fn text(p: &mut ChildSpawnerCommands, s: impl Into<String>, size: f32, color: Color) -> Entity {
     p.spawn((
         Text::new(s.into()),
-        TextFont {
-            font_size: FontSize::Vh(size),
-            ..default()
-        },
+        font(size),
         TextColor(color),
         TextLayout::justify(Justify::Center),
         Node {
@@ -101,14 +110,7 @@ pub fn button(p: &mut ChildSpawnerCommands, label: impl Into<String>, action: Ac
         BackgroundColor(bg),
     ))
     .with_children(|b| {
-        b.spawn((
-            Text::new(label.into()),
-            TextFont {
-                font_size: FontSize::Vh(size),
-                ..default()
-            },
-            TextColor(FG),
-        ));
+        b.spawn((Text::new(label.into()), font(size), TextColor(FG)));
     });
 }
 

@@ -127,7 +127,7 @@ impl Kiosk {
         }
     }
 
-    fn to_details(&mut self, consent: Action) {
+    fn go_to_details(&mut self, consent: Action) {
         self.tap(Action::Start);
         assert_eq!(self.screen(), Screen::Consent);
         self.tap(consent);
@@ -209,7 +209,7 @@ fn declining_the_camera_still_gives_a_voice_only_interview() {
         ),
     ];
     let mut k = kiosk(clips, |_| {});
-    k.to_details(Action::ConsentVoiceOnly);
+    k.go_to_details(Action::ConsentVoiceOnly);
     assert!(k.visit().recording_consent && !k.visit().face_consent);
     k.fill_details("factory-worker");
     k.until(10, "speech heard on the device check", |k| {
@@ -284,7 +284,7 @@ fn a_silent_answer_is_asked_again_once_then_sent_to_review() {
         ),
     ];
     let mut k = kiosk(clips, |_| {});
-    k.to_details(Action::ConsentAll);
+    k.go_to_details(Action::ConsentAll);
     k.fill_details("factory-worker");
     k.tap(Action::Next);
     k.until(20, "the repeat of question 1", |k| {
@@ -330,7 +330,7 @@ fn a_silent_answer_is_asked_again_once_then_sent_to_review() {
 #[test]
 fn an_idle_candidate_is_reset_and_nothing_is_stored() {
     let mut k = kiosk(vec![], |s| s.idle_timeout_s = 1);
-    k.to_details(Action::ConsentAll);
+    k.go_to_details(Action::ConsentAll);
     k.tap(Action::Key('A'));
     assert_eq!(k.visit().name, "A");
     std::thread::sleep(Duration::from_millis(600));

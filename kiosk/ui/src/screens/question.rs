@@ -76,7 +76,7 @@ fn advance(visit: &mut Visit, mic: &Mic) -> Next {
     let Some(session) = visit.session.as_mut() else {
         return Next::Finished;
     };
-    let next = session.next();
+    let next = session.advance();
     let kind = match next {
         Next::Ask(p) => session.question(p.index).map(|q| (q.kind, q.time_limit_s)),
         _ => None,

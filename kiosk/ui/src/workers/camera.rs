@@ -48,9 +48,18 @@ pub enum CameraEvent {
 /// Starts the worker; frames are analysed at about `fps`.
 pub fn start(camera: CameraFactory, models_dir: PathBuf, fps: f32) -> Link<CameraCmd, CameraEvent> {
     super::spawn("camera", move |cmds, events| {
+        super::yield_to_frames();
         let mut cam: Option<Box<dyn Camera>> = None;
         let mut camera = Some(camera);
-        let mut detector: Option<FaceDetector> = None;
+        // The face model loads now, so the device check shows the first verdict at once; the
+        // camera itself opens only after consent (the first `Start`).
+        let mut detector: Option<FaceDetector> = match FaceDetector::load(&models_dir) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::error!("face model: {e}");
+                None
+            }
+        };
         let mut seen: Vec<Observation> = Vec::new();
         let mut running = false;
         let period = Duration::from_secs_f32(1.0 / fps.max(0.5));

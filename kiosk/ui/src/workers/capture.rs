@@ -128,7 +128,8 @@ fn run(
             Err(RecvTimeoutError::Timeout) => continue,
             // A file microphone that has played everything: the answer is over.
             Err(RecvTimeoutError::Disconnected) if listen.is_some() => break None,
-            Err(RecvTimeoutError::Disconnected) => break cmds.recv().ok(),
+            // Monitoring a source that has ended: stop it (below), then wait for orders.
+            Err(RecvTimeoutError::Disconnected) => break None,
         }
         while samples.len() - metered >= RATE as usize / 10 {
             let _ = events.send(CaptureEvent::Level(dbfs(
@@ -175,7 +176,7 @@ fn run(
     };
     mic.stop();
     let Some((id, _)) = listen else {
-        return outcome;
+        return outcome.or_else(|| cmds.recv().ok());
     };
     match outcome {
         Some(CaptureCmd::Stop) => cmds.recv().ok(),

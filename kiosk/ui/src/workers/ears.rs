@@ -55,6 +55,7 @@ pub enum EarsEvent {
 /// Starts the worker.
 pub fn start(models_dir: PathBuf, speech: SpeechSettings) -> Link<EarsCmd, EarsEvent> {
     super::spawn("ears", move |cmds, events| {
+        super::yield_to_frames();
         let mut loaded: HashMap<String, Ears> = HashMap::new();
         for cmd in cmds {
             match cmd {

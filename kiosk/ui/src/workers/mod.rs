@@ -45,3 +45,19 @@ pub fn spawn<C: Send + 'static, E: Send + 'static>(
         .expect("spawning a worker thread");
     Link { tx, rx }
 }
+
+/// Lowers the calling thread's priority (niceness 10), and so that of the threads it starts
+/// (Whisper's, ONNX Runtime's): inference yields to the frame loop, then uses what is left.
+pub fn yield_to_frames() {
+    let lowered = thread_priority::ThreadPriorityValue::try_from(25u8)
+        .map_err(|e| e.to_string())
+        .and_then(|v| {
+            thread_priority::set_current_thread_priority(
+                thread_priority::ThreadPriority::Crossplatform(v),
+            )
+            .map_err(|e| format!("{e:?}"))
+        });
+    if let Err(e) = lowered {
+        tracing::warn!("could not lower a worker thread's priority: {e}");
+    }
+}

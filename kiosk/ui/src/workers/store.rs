@@ -150,7 +150,21 @@ pub struct StoreSetup {
 pub fn start(setup: StoreSetup) -> Link<StoreCmd, StoreEvent> {
     super::spawn("store", move |cmds, events| {
         let mut store = Store::open(&setup.db).map_err(|e| e.to_string());
-        for cmd in cmds {
+        // Expired audio is looked for at start and then hourly.
+        if let Ok(s) = store.as_mut() {
+            purge_expired(s);
+        }
+        loop {
+            let cmd = match cmds.recv_timeout(Duration::from_secs(3600)) {
+                Ok(cmd) => cmd,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if let Ok(s) = store.as_mut() {
+                        purge_expired(s);
+                    }
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            };
             let reply = match store.as_mut() {
                 Ok(s) => handle(s, &setup, cmd),
                 Err(e) => match cmd {
@@ -163,6 +177,31 @@ pub fn start(setup: StoreSetup) -> Link<StoreCmd, StoreEvent> {
             }
         }
     })
+}
+
+/// Deletes answer audio past its retention period, then its rows.
+pub fn purge_expired(store: &mut Store) {
+    let expired = match store.expired_media(kiosk_store::now()) {
+        Ok(e) => e,
+        Err(e) => return tracing::error!("looking for expired media: {e}"),
+    };
+    let mut gone = Vec::new();
+    for (id, path) in expired {
+        match std::fs::remove_file(&path) {
+            Ok(()) => gone.push(id),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => gone.push(id),
+            Err(e) => tracing::error!(%path, "deleting expired media: {e}"),
+        }
+        if let Some(dir) = std::path::Path::new(&path).parent() {
+            let _ = std::fs::remove_dir(dir); // only when empty
+        }
+    }
+    if !gone.is_empty() {
+        match store.forget_media(&gone) {
+            Ok(n) => tracing::info!(n, "expired answer audio deleted"),
+            Err(e) => tracing::error!("forgetting expired media: {e}"),
+        }
+    }
 }
 
 fn handle(store: &mut Store, setup: &StoreSetup, cmd: StoreCmd) -> StoreEvent {
@@ -334,10 +373,13 @@ fn save(store: &mut Store, setup: &StoreSetup, job: &SaveJob) -> Result<StoreEve
             .map_err(|e| e.to_string())
     });
     match saved {
-        Ok(s) => Ok(StoreEvent::Saved {
-            receipt: s.receipt,
-            interview_id: s.interview_id,
-        }),
+        Ok(s) => {
+            tracing::info!(receipt = %s.receipt, "interview saved");
+            Ok(StoreEvent::Saved {
+                receipt: s.receipt,
+                interview_id: s.interview_id,
+            })
+        }
         Err(e) => {
             let _ = std::fs::remove_dir_all(&folder);
             Err(e)
