@@ -60,20 +60,7 @@ impl FileMic {
 
 impl Microphone for FileMic {
     fn start(&mut self) -> Result<Receiver<Vec<f32>>, MicError> {
-        let samples = read_wav(&self.path)?;
-        let (tx, rx) = channel();
-        let paced = self.paced;
-        std::thread::spawn(move || {
-            for chunk in samples.chunks(512) {
-                if tx.send(chunk.to_vec()).is_err() {
-                    return;
-                }
-                if paced {
-                    std::thread::sleep(Duration::from_millis(32));
-                }
-            }
-        });
-        Ok(rx)
+        Ok(feed(read_wav(&self.path)?, self.paced))
     }
 
     fn stop(&mut self) {}
@@ -81,6 +68,22 @@ impl Microphone for FileMic {
     fn describe(&self) -> String {
         format!("file {}", self.path.display())
     }
+}
+
+/// Sends `samples` in 32 ms chunks from a thread, in real time when `paced`, as a microphone would.
+pub fn feed(samples: Vec<f32>, paced: bool) -> Receiver<Vec<f32>> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for chunk in samples.chunks(512) {
+            if tx.send(chunk.to_vec()).is_err() {
+                return;
+            }
+            if paced {
+                std::thread::sleep(Duration::from_millis(32));
+            }
+        }
+    });
+    rx
 }
 
 /// Down-mixes to mono and resamples to 16 kHz, chunk by chunk.

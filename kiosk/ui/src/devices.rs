@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use kiosk_perception::audio::{RATE, read_wav};
-use kiosk_perception::mic::{CpalMic, MicError, Microphone};
+use kiosk_perception::mic::{CpalMic, MicError, Microphone, feed};
 
 /// Plays one prepared clip per `start`, then silence: the n-th recording hears the n-th clip.
 #[derive(Debug)]
@@ -35,22 +35,6 @@ impl ClipsMic {
             .collect::<Result<_, _>>()?;
         Ok(Self::new(clips, paced))
     }
-}
-
-/// Sends `samples` in 32 ms chunks, in real time when `paced`.
-fn feed(samples: Vec<f32>, paced: bool) -> Receiver<Vec<f32>> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for chunk in samples.chunks(512) {
-            if tx.send(chunk.to_vec()).is_err() {
-                return;
-            }
-            if paced {
-                std::thread::sleep(Duration::from_millis(32));
-            }
-        }
-    });
-    rx
 }
 
 impl Microphone for ClipsMic {

@@ -65,22 +65,12 @@ fn save_recordings(
 ) -> anyhow::Result<Vec<MediaRef>> {
     let expires = kiosk_store::now() + chrono::Duration::days(i64::from(retention_days));
     let folder = media_dir.join(uuid::Uuid::now_v7().to_string());
-    std::fs::create_dir_all(&folder)?;
-    recorded
+    let named: Vec<(String, &[f32])> = recorded
         .iter()
-        .map(|(qid, samples)| {
-            let path = folder.join(format!("{qid}-1.wav"));
-            let bytes = kiosk_perception::audio::write_wav(&path, samples)?;
-            Ok(MediaRef {
-                question_id: Some(qid.clone()),
-                kind: "answer_audio".into(),
-                path: path.display().to_string(),
-                sha256: kiosk_perception::models::sha256_file(&path).ok(),
-                bytes: Some(bytes as i64),
-                expires_at: Some(expires),
-            })
-        })
-        .collect()
+        .map(|(qid, samples)| (format!("{qid}-1"), samples.as_slice()))
+        .collect();
+    kiosk_ui::workers::store::write_answer_audio(&folder, &named, expires)
+        .map_err(anyhow::Error::msg)
 }
 
 /// Runs the command.

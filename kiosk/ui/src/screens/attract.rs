@@ -5,10 +5,12 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 
+use super::{Redraw, View};
+
 use crate::action::Action;
 use crate::app::{Asr, Cam, Config, Mic};
 use crate::state::{ManagerView, Rebuild, Screen, Visit};
-use crate::theme::{self, Kind, ScreenRoot};
+use crate::theme::{self, Kind};
 use crate::workers::camera::CameraCmd;
 use crate::workers::capture::CaptureCmd;
 use crate::workers::ears::EarsCmd;
@@ -19,11 +21,13 @@ pub struct AttractPlugin;
 
 impl Plugin for AttractPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Attract), (reset, draw).chain())
+        super::register(app, Screen::Attract, build);
+        app.add_systems(OnEnter(Screen::Attract), reset.before(Redraw))
             .add_systems(
                 Update,
-                (corner_gesture, handle, redraw)
+                (corner_gesture, handle)
                     .chain()
+                    .before(Redraw)
                     .run_if(in_state(Screen::Attract)),
             );
     }
@@ -47,23 +51,8 @@ fn reset(
     *view = ManagerView::default();
 }
 
-fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>) {
-    build(&mut commands, &cfg, &visit);
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit);
-    }
-}
-
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
     let l = visit.locale.as_str();
     theme::root(commands, Screen::Attract).with_children(|p| {
         p.spawn((

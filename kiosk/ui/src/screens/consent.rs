@@ -4,10 +4,11 @@
 
 use bevy::prelude::*;
 
+use super::{Redraw, View};
+
 use crate::action::Action;
-use crate::app::Config;
-use crate::state::{Rebuild, Screen, Visit};
-use crate::theme::{self, Kind, ScreenRoot};
+use crate::state::{Screen, Visit};
+use crate::theme::{self, Kind};
 
 /// The consent screen.
 #[derive(Debug)]
@@ -15,30 +16,19 @@ pub struct ConsentPlugin;
 
 impl Plugin for ConsentPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Consent), draw).add_systems(
+        super::register(app, Screen::Consent, build);
+        app.add_systems(
             Update,
-            (handle, redraw).chain().run_if(in_state(Screen::Consent)),
+            (handle)
+                .chain()
+                .before(Redraw)
+                .run_if(in_state(Screen::Consent)),
         );
     }
 }
 
-fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>) {
-    build(&mut commands, &cfg, &visit);
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit);
-    }
-}
-
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
     let l = visit.locale.as_str();
     let days = cfg.kiosk.media_retention_days.to_string();
     theme::root(commands, Screen::Consent).with_children(|p| {

@@ -4,10 +4,11 @@
 use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::prelude::*;
 
+use super::{Redraw, View};
+
 use crate::action::Action;
-use crate::app::Config;
 use crate::state::{Field, Rebuild, Screen, Visit};
-use crate::theme::{self, Kind, ScreenRoot};
+use crate::theme::{self, Kind};
 
 /// The details screen.
 #[derive(Debug)]
@@ -15,10 +16,12 @@ pub struct DetailsPlugin;
 
 impl Plugin for DetailsPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Details), draw).add_systems(
+        super::register(app, Screen::Details, build);
+        app.add_systems(
             Update,
-            (keyboard, handle, redraw)
+            (keyboard, handle)
                 .chain()
+                .before(Redraw)
                 .run_if(in_state(Screen::Details)),
         );
     }
@@ -27,22 +30,6 @@ impl Plugin for DetailsPlugin {
 /// Longest name and phone accepted.
 const MAX_NAME: usize = 40;
 const MAX_PHONE: usize = 15;
-
-fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>) {
-    build(&mut commands, &cfg, &visit);
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit);
-    }
-}
 
 fn field(p: &mut ChildSpawnerCommands, label: String, value: &str, f: Field, focused: bool) {
     let shown = if focused {
@@ -58,7 +45,8 @@ fn field(p: &mut ChildSpawnerCommands, label: String, value: &str, f: Field, foc
     theme::button(p, shown, Action::Focus(f), kind);
 }
 
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
     let l = visit.locale.as_str();
     theme::root(commands, Screen::Details).with_children(|p| {
         theme::text(p, cfg.t(l, "details_title"), 5.5, theme::ACCENT);

@@ -4,10 +4,12 @@
 use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
 
+use super::{Preview, Redraw, View};
+
 use crate::action::Action;
-use crate::app::{Cam, Config, FromCam, Mic};
-use crate::state::{Rebuild, Screen, Visit};
-use crate::theme::{self, Kind, ScreenRoot};
+use crate::app::{Cam, FromCam, Mic};
+use crate::state::{Screen, Visit};
+use crate::theme::{self, Kind};
 use crate::workers::camera::{CameraCmd, CameraEvent};
 use crate::workers::capture::CaptureCmd;
 
@@ -17,11 +19,13 @@ pub struct DeviceCheckPlugin;
 
 impl Plugin for DeviceCheckPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::DeviceCheck), (start_devices, draw).chain())
+        super::register(app, Screen::DeviceCheck, build);
+        app.add_systems(OnEnter(Screen::DeviceCheck), start_devices.before(Redraw))
             .add_systems(
                 Update,
-                (handle, redraw, preview, level_meter)
+                (handle, preview, level_meter)
                     .chain()
+                    .before(Redraw)
                     .run_if(in_state(Screen::DeviceCheck)),
             )
             .add_systems(Update, level_meter.run_if(in_state(Screen::Question)));
@@ -31,10 +35,6 @@ impl Plugin for DeviceCheckPlugin {
 /// The level meter's fill.
 #[derive(Component, Debug)]
 pub struct LevelBar;
-
-/// The camera preview picture.
-#[derive(Resource, Debug)]
-struct Preview(Handle<Image>);
 
 fn start_devices(
     mut commands: Commands,
@@ -58,28 +58,6 @@ fn start_devices(
             RenderAssetUsages::default(),
         );
         commands.insert_resource(Preview(images.add(blank)));
-    }
-}
-
-fn draw(
-    mut commands: Commands,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-    preview: Option<Res<Preview>>,
-) {
-    build(&mut commands, &cfg, &visit, preview.as_deref());
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-    preview: Option<Res<Preview>>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit, preview.as_deref());
     }
 }
 
@@ -110,7 +88,9 @@ pub fn mic_guide(visit: &Visit) -> &'static str {
     }
 }
 
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit, preview: Option<&Preview>) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
+    let preview = v.preview.as_deref();
     let l = visit.locale.as_str();
     let face = face_guide(visit);
     let mic = mic_guide(visit);

@@ -3,12 +3,14 @@
 
 use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
+
+use super::{Qr, Redraw, View};
 use qrcode::{Color as QrColor, QrCode};
 
 use crate::action::Action;
-use crate::app::{Config, FromDb};
+use crate::app::FromDb;
 use crate::state::{Activity, Rebuild, Screen, Visit};
-use crate::theme::{self, Kind, ScreenRoot};
+use crate::theme::{self, Kind};
 use crate::workers::store::StoreEvent;
 
 /// The thank-you screen.
@@ -17,45 +19,21 @@ pub struct DonePlugin;
 
 impl Plugin for DonePlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Done), draw).add_systems(
+        super::register(app, Screen::Done, build);
+        app.add_systems(OnEnter(Screen::Done), restart_timer.before(Redraw));
+        app.add_systems(
             Update,
-            (saved, handle, redraw)
+            (saved, handle)
                 .chain()
+                .before(Redraw)
                 .run_if(in_state(Screen::Done)),
         );
     }
 }
 
-/// The receipt's QR code picture.
-#[derive(Resource, Debug)]
-struct Qr(Handle<Image>);
-
-fn draw(
-    mut commands: Commands,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-    qr: Option<Res<Qr>>,
-    mut activity: ResMut<Activity>,
-) {
-    // The thank-you screen's own timeout starts now.
-    activity.0 = std::time::Instant::now();
-    build(&mut commands, &cfg, &visit, qr.as_deref());
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-    qr: Option<Res<Qr>>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit, qr.as_deref());
-    }
-}
-
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit, qr: Option<&Qr>) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
+    let qr = v.qr.as_deref();
     let l = visit.locale.as_str();
     theme::root(commands, Screen::Done).with_children(|p| {
         theme::text(p, cfg.t(l, "done_title"), 8.0, theme::ACCENT);
@@ -158,4 +136,9 @@ fn handle(mut actions: MessageReader<Action>, mut next: ResMut<NextState<Screen>
             next.set(Screen::Attract);
         }
     }
+}
+
+/// The thank-you screen's own timeout starts when it shows.
+fn restart_timer(mut activity: ResMut<Activity>) {
+    activity.0 = std::time::Instant::now();
 }

@@ -3,10 +3,12 @@
 
 use bevy::prelude::*;
 
+use super::{Redraw, View};
+
 use crate::action::Action;
 use crate::app::{Config, Db, FromDb};
-use crate::state::{ManagerView, Rebuild, Screen, Visit};
-use crate::theme::{self, Kind, ScreenRoot};
+use crate::state::{ManagerView, Rebuild, Screen};
+use crate::theme::{self, Kind};
 use crate::workers::store::{StoreCmd, StoreEvent};
 
 /// Today's interviews.
@@ -15,10 +17,14 @@ pub struct ManagerPlugin;
 
 impl Plugin for ManagerPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Manager), (query, draw).chain())
+        super::register(app, Screen::Manager, build);
+        app.add_systems(OnEnter(Screen::Manager), query.before(Redraw))
             .add_systems(
                 Update,
-                (loaded, redraw).chain().run_if(in_state(Screen::Manager)),
+                (loaded)
+                    .chain()
+                    .before(Redraw)
+                    .run_if(in_state(Screen::Manager)),
             )
             .add_systems(
                 Update,
@@ -29,23 +35,6 @@ impl Plugin for ManagerPlugin {
 
 fn query(db: Res<Db>) {
     db.send(StoreCmd::Today);
-}
-
-fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>, view: Res<ManagerView>) {
-    build(&mut commands, &cfg, &visit, &view);
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-    view: Res<ManagerView>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit, &view);
-    }
 }
 
 /// The tab row shared by the manager screens.
@@ -81,7 +70,9 @@ pub fn recommendation_key(rec: &str) -> &'static str {
     }
 }
 
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit, view: &ManagerView) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
+    let view = &*v.manager;
     let l = visit.locale.as_str();
     theme::root(commands, Screen::Manager).with_children(|p| {
         tabs(p, cfg, l, Screen::Manager);

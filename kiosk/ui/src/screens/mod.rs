@@ -13,10 +13,62 @@ pub mod review;
 pub mod roster;
 pub mod status;
 
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 
-use crate::state::Rebuild;
+use crate::Screen;
+use crate::app::Config;
+use crate::state::{ManagerView, Rebuild, Visit};
 use crate::theme::ScreenRoot;
+
+/// Everything a screen is built from.
+#[derive(SystemParam)]
+#[allow(missing_debug_implementations)] // a bundle of resource borrows
+pub struct View<'w> {
+    /// Configuration and texts.
+    pub cfg: Res<'w, Config>,
+    /// The candidate's visit.
+    pub visit: Res<'w, Visit>,
+    /// The manager's session.
+    pub manager: Res<'w, ManagerView>,
+    /// The camera preview picture (on screen only).
+    pub preview: Option<Res<'w, Preview>>,
+    /// The receipt's QR code (on screen only).
+    pub qr: Option<Res<'w, Qr>>,
+}
+
+/// The camera preview picture.
+#[derive(Resource, Debug)]
+pub struct Preview(pub Handle<Image>);
+
+/// The receipt's QR code picture.
+#[derive(Resource, Debug)]
+pub struct Qr(pub Handle<Image>);
+
+/// Building a screen's nodes: after the screen's own systems, so it shows their result.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Redraw;
+
+/// Builds `screen` with `build` when it is entered and again whenever [`Rebuild`] is set.
+pub fn register(app: &mut App, screen: Screen, build: fn(&mut Commands, &View)) {
+    app.add_systems(
+        OnEnter(screen),
+        (move |mut commands: Commands, view: View| build(&mut commands, &view)).in_set(Redraw),
+    )
+    .add_systems(
+        Update,
+        (move |mut commands: Commands,
+               roots: Query<Entity, With<ScreenRoot>>,
+               mut rebuild: ResMut<Rebuild>,
+               view: View| {
+            if clear(&mut commands, &roots, &mut rebuild) {
+                build(&mut commands, &view);
+            }
+        })
+        .in_set(Redraw)
+        .run_if(in_state(screen)),
+    );
+}
 
 /// Every screen.
 #[derive(Debug)]

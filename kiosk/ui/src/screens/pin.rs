@@ -3,10 +3,12 @@
 
 use bevy::prelude::*;
 
+use super::{Redraw, View};
+
 use crate::action::Action;
 use crate::app::{Config, Db, FromDb};
 use crate::state::{ManagerView, Rebuild, Screen, Visit};
-use crate::theme::{self, Kind, ScreenRoot};
+use crate::theme::{self, Kind};
 use crate::workers::store::{PinOutcome, StoreCmd, StoreEvent};
 
 /// The PIN pad.
@@ -15,33 +17,20 @@ pub struct PinPlugin;
 
 impl Plugin for PinPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Pin), draw).add_systems(
+        super::register(app, Screen::Pin, build);
+        app.add_systems(
             Update,
-            (handle, checked, redraw)
+            (handle, checked)
                 .chain()
+                .before(Redraw)
                 .run_if(in_state(Screen::Pin)),
         );
     }
 }
 
-fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>, view: Res<ManagerView>) {
-    build(&mut commands, &cfg, &visit, &view);
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-    view: Res<ManagerView>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit, &view);
-    }
-}
-
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit, view: &ManagerView) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
+    let view = &*v.manager;
     let l = visit.locale.as_str();
     theme::root(commands, Screen::Pin).with_children(|p| {
         theme::text(p, cfg.t(l, "pin_title"), 5.5, theme::ACCENT);

@@ -5,6 +5,8 @@
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
+
+use super::{Redraw, View};
 use kiosk_screening::{Next, QuestionKind, RepeatReason, Response, Session};
 use kiosk_store::Candidate;
 
@@ -12,7 +14,7 @@ use crate::action::Action;
 use crate::app::{Asr, Cam, Config, Db, FromAsr, FromCam, FromMic, Mic};
 use crate::screens::device_check::LevelBar;
 use crate::state::{Listening, Rebuild, Screen, Visit};
-use crate::theme::{self, Kind, ScreenRoot};
+use crate::theme::{self, Kind};
 use crate::workers::camera::{CameraCmd, CameraEvent};
 use crate::workers::capture::{CaptureCmd, CaptureEvent};
 use crate::workers::ears::{EarsCmd, EarsEvent};
@@ -24,7 +26,8 @@ pub struct QuestionPlugin;
 
 impl Plugin for QuestionPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Question), (begin, draw).chain())
+        super::register(app, Screen::Question, build);
+        app.add_systems(OnEnter(Screen::Question), begin.before(Redraw))
             .add_systems(
                 Update,
                 (
@@ -33,10 +36,10 @@ impl Plugin for QuestionPlugin {
                     transcribed,
                     complete,
                     video_report,
-                    redraw,
                     countdown,
                 )
                     .chain()
+                    .before(Redraw)
                     .run_if(in_state(Screen::Question)),
             );
     }
@@ -105,23 +108,8 @@ fn advance(visit: &mut Visit, mic: &Mic) -> Next {
     next
 }
 
-fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>) {
-    build(&mut commands, &cfg, &visit);
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit);
-    }
-}
-
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
     let l = visit.locale.as_str();
     let Some(session) = visit.session.as_ref() else {
         return;

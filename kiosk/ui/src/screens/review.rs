@@ -3,13 +3,15 @@
 //! person decides; the decision goes to the store and the outbox).
 
 use bevy::prelude::*;
+
+use super::{Redraw, View};
 use kiosk_store::{Decision, InterviewDetail};
 
 use crate::action::Action;
 use crate::app::{Config, Db, FromDb};
 use crate::screens::manager::{recommendation_key, tabs};
-use crate::state::{ManagerView, Rebuild, Screen, Visit};
-use crate::theme::{self, Kind, ScreenRoot};
+use crate::state::{ManagerView, Rebuild, Screen};
+use crate::theme::{self, Kind};
 use crate::workers::store::{StoreCmd, StoreEvent};
 
 /// The review screen.
@@ -18,14 +20,14 @@ pub struct ReviewPlugin;
 
 impl Plugin for ReviewPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<Playback>()
-            .add_systems(OnEnter(Screen::Review), draw)
-            .add_systems(
-                Update,
-                (handle, playback, loaded, redraw)
-                    .chain()
-                    .run_if(in_state(Screen::Review)),
-            );
+        super::register(app, Screen::Review, build);
+        app.init_resource::<Playback>().add_systems(
+            Update,
+            (handle, playback, loaded)
+                .chain()
+                .before(Redraw)
+                .run_if(in_state(Screen::Review)),
+        );
     }
 }
 
@@ -36,23 +38,6 @@ pub const REASONS: [&str; 4] = [
     "reason_call",
     "reason_other",
 ];
-
-fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>, view: Res<ManagerView>) {
-    build(&mut commands, &cfg, &visit, &view);
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-    view: Res<ManagerView>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit, &view);
-    }
-}
 
 fn decision_key(d: Decision) -> &'static str {
     match d {
@@ -80,7 +65,9 @@ fn left(p: &mut ChildSpawnerCommands, s: impl Into<String>, size: f32, color: Co
         .insert(TextLayout::justify(Justify::Left));
 }
 
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit, view: &ManagerView) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
+    let view = &*v.manager;
     let l = visit.locale.as_str();
     theme::root(commands, Screen::Review).with_children(|p| {
         tabs(p, cfg, l, Screen::Review);

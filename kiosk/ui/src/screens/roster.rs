@@ -2,12 +2,14 @@
 //! `roster`): employee, then each shift with its start, end, location and skill.
 
 use bevy::prelude::*;
+
+use super::{Redraw, View};
 use serde_json::Value;
 
-use crate::app::{Config, Db, FromDb};
+use crate::app::{Db, FromDb};
 use crate::screens::manager::tabs;
-use crate::state::{ManagerView, Rebuild, Screen, Visit};
-use crate::theme::{self, ScreenRoot};
+use crate::state::{ManagerView, Rebuild, Screen};
+use crate::theme;
 use crate::workers::store::{StoreCmd, StoreEvent};
 
 /// The roster screen.
@@ -16,33 +18,20 @@ pub struct RosterPlugin;
 
 impl Plugin for RosterPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Roster), (query, draw).chain())
+        super::register(app, Screen::Roster, build);
+        app.add_systems(OnEnter(Screen::Roster), query.before(Redraw))
             .add_systems(
                 Update,
-                (loaded, redraw).chain().run_if(in_state(Screen::Roster)),
+                (loaded)
+                    .chain()
+                    .before(Redraw)
+                    .run_if(in_state(Screen::Roster)),
             );
     }
 }
 
 fn query(db: Res<Db>) {
     db.send(StoreCmd::Rosters);
-}
-
-fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>, view: Res<ManagerView>) {
-    build(&mut commands, &cfg, &visit, &view);
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-    view: Res<ManagerView>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit, &view);
-    }
 }
 
 /// One line per shift: `start – end  location  (skill)`, from the roster body.
@@ -72,7 +61,9 @@ pub fn shift_lines(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit, view: &ManagerView) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
+    let view = &*v.manager;
     let l = visit.locale.as_str();
     theme::root(commands, Screen::Roster).with_children(|p| {
         tabs(p, cfg, l, Screen::Roster);

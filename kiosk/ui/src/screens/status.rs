@@ -3,10 +3,12 @@
 
 use bevy::prelude::*;
 
+use super::{Redraw, View};
+
 use crate::app::{Config, Db, FromDb};
 use crate::screens::manager::tabs;
 use crate::state::{ManagerView, Rebuild, Screen, Visit};
-use crate::theme::{self, ScreenRoot};
+use crate::theme;
 use crate::workers::store::{StoreCmd, StoreEvent};
 
 /// The status screen.
@@ -15,10 +17,14 @@ pub struct StatusPlugin;
 
 impl Plugin for StatusPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(OnEnter(Screen::Status), (query, draw).chain())
+        super::register(app, Screen::Status, build);
+        app.add_systems(OnEnter(Screen::Status), query.before(Redraw))
             .add_systems(
                 Update,
-                (loaded, redraw).chain().run_if(in_state(Screen::Status)),
+                (loaded)
+                    .chain()
+                    .before(Redraw)
+                    .run_if(in_state(Screen::Status)),
             );
     }
 }
@@ -27,24 +33,9 @@ fn query(db: Res<Db>) {
     db.send(StoreCmd::Status);
 }
 
-fn draw(mut commands: Commands, cfg: Res<Config>, visit: Res<Visit>, view: Res<ManagerView>) {
-    build(&mut commands, &cfg, &visit, &view);
-}
-
-fn redraw(
-    mut commands: Commands,
-    roots: Query<Entity, With<ScreenRoot>>,
-    mut rebuild: ResMut<Rebuild>,
-    cfg: Res<Config>,
-    visit: Res<Visit>,
-    view: Res<ManagerView>,
-) {
-    if super::clear(&mut commands, &roots, &mut rebuild) {
-        build(&mut commands, &cfg, &visit, &view);
-    }
-}
-
-fn build(commands: &mut Commands, cfg: &Config, visit: &Visit, view: &ManagerView) {
+fn build(commands: &mut Commands, v: &View) {
+    let (cfg, visit) = (&*v.cfg, &*v.visit);
+    let view = &*v.manager;
     let l = visit.locale.as_str();
     let ok = cfg.t(l, "status_ok");
     theme::root(commands, Screen::Status).with_children(|p| {

@@ -318,6 +318,35 @@ fn check_pin(store: &mut Store, setup: &StoreSetup, pin: &str) -> PinOutcome {
     }
 }
 
+/// Writes answer recordings as `folder/{name}.wav` (name = question id and attempt) and describes
+/// them for the store, expiring at `expires`. The folder is made only when there is audio.
+pub fn write_answer_audio(
+    folder: &std::path::Path,
+    recordings: &[(String, &[f32])],
+    expires: DateTime<FixedOffset>,
+) -> Result<Vec<MediaRef>, String> {
+    if recordings.is_empty() {
+        return Ok(Vec::new());
+    }
+    std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    recordings
+        .iter()
+        .map(|(name, samples)| {
+            let path = folder.join(format!("{name}.wav"));
+            let bytes = kiosk_perception::audio::write_wav(&path, samples)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(MediaRef {
+                question_id: name.rsplit_once('-').map(|(q, _)| q.to_string()),
+                kind: "answer_audio".into(),
+                path: path.display().to_string(),
+                sha256: kiosk_perception::models::sha256_file(&path).ok(),
+                bytes: Some(bytes as i64),
+                expires_at: Some(expires),
+            })
+        })
+        .collect()
+}
+
 fn save(store: &mut Store, setup: &StoreSetup, job: &SaveJob) -> Result<StoreEvent, String> {
     let mut result = kiosk_screening::score(&job.role, &setup.lexicon, &job.answers)
         .map_err(|e| e.to_string())?;
@@ -328,28 +357,13 @@ fn save(store: &mut Store, setup: &StoreSetup, job: &SaveJob) -> Result<StoreEve
     // transaction fails the files are removed, so nothing is half-saved.
     let folder = setup.media_dir.join(uuid::Uuid::now_v7().to_string());
     let expires = kiosk_store::now() + chrono::Duration::days(i64::from(setup.retention_days));
-    let mut media = Vec::new();
-    let written = (|| -> Result<(), String> {
-        if job.audio.is_empty() {
-            return Ok(());
-        }
-        std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-        for (qid, attempt, samples) in &job.audio {
-            let path = folder.join(format!("{qid}-{}.wav", attempt + 1));
-            let bytes = kiosk_perception::audio::write_wav(&path, samples)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            media.push(MediaRef {
-                question_id: Some(qid.clone()),
-                kind: "answer_audio".into(),
-                path: path.display().to_string(),
-                sha256: kiosk_perception::models::sha256_file(&path).ok(),
-                bytes: Some(bytes as i64),
-                expires_at: Some(expires),
-            });
-        }
-        Ok(())
-    })();
-    let saved = written.and_then(|()| {
+    let recordings: Vec<(String, &[f32])> = job
+        .audio
+        .iter()
+        .map(|(qid, attempt, samples)| (format!("{qid}-{}", attempt + 1), samples.as_slice()))
+        .collect();
+    let written = write_answer_audio(&folder, &recordings, expires);
+    let saved = written.and_then(|media| {
         let consent = |kind, granted| Consent {
             kind,
             granted,
