@@ -11,7 +11,7 @@ use kiosk_screening::{Lexicon, RoleConfig};
 use kiosk_store::StationIdentity;
 
 use crate::action::{self, Action};
-use crate::state::{Activity, ManagerView, Rebuild, Screen, Visit};
+use crate::state::{Activity, DeviceHealth, ManagerView, Rebuild, Screen, Visit};
 use crate::strings::Strings;
 use crate::workers::Link;
 use crate::workers::camera::{self, CameraCmd, CameraEvent, CameraFactory};
@@ -201,6 +201,7 @@ impl Plugin for KioskPlugin {
         .insert_resource(Visit::new(&setup.default_locale))
         .insert_resource(Activity(Instant::now()))
         .init_resource::<ManagerView>()
+        .init_resource::<DeviceHealth>()
         .init_resource::<Rebuild>()
         .init_state::<Screen>()
         .add_message::<Action>()
@@ -267,10 +268,14 @@ fn devices_status(
     mut cam: MessageReader<FromCam>,
     mut visit: ResMut<Visit>,
     mut rebuild: ResMut<Rebuild>,
+    mut health: ResMut<DeviceHealth>,
 ) {
     for m in mic.read() {
         match &m.0 {
-            CaptureEvent::Level(db) => visit.level = *db,
+            CaptureEvent::Level(db) => {
+                visit.level = *db;
+                health.microphone = Some(Ok(()));
+            }
             CaptureEvent::Speaking => {
                 if !visit.heard_speech {
                     visit.heard_speech = true;
@@ -280,6 +285,7 @@ fn devices_status(
             CaptureEvent::Failed(e) => {
                 tracing::warn!("microphone: {e}");
                 visit.mic_error = Some(e.clone());
+                health.microphone = Some(Err(e.clone()));
                 rebuild.0 = true;
             }
             CaptureEvent::Captured { .. } => {}
@@ -293,11 +299,13 @@ fn devices_status(
                 let changed = visit.seen.as_ref().map(|(o, _)| (o.faces.len(), o.dark))
                     != Some((seen.faces.len(), seen.dark));
                 visit.seen = Some((seen.clone(), *face_share));
+                health.camera = Some(Ok(()));
                 rebuild.0 |= changed;
             }
             CameraEvent::Failed(e) => {
                 tracing::warn!("camera: {e}");
                 visit.camera_error = Some(e.clone());
+                health.camera = Some(Err(e.clone()));
                 rebuild.0 = true;
             }
             CameraEvent::Report(_) => {}

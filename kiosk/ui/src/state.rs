@@ -161,6 +161,16 @@ pub struct ManagerView {
     pub message: Option<String>,
 }
 
+/// What the devices last did, kept across visits for the manager's status screen: `None` until
+/// first used, then `Ok` or the last error.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct DeviceHealth {
+    /// The microphone.
+    pub microphone: Option<Result<(), String>>,
+    /// The camera.
+    pub camera: Option<Result<(), String>>,
+}
+
 /// Set when the current screen must be rebuilt from its state.
 #[derive(Resource, Debug, Default)]
 pub struct Rebuild(pub bool);

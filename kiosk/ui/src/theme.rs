@@ -137,6 +137,8 @@ pub fn panel(p: &mut ChildSpawnerCommands, build: impl FnOnce(&mut ChildSpawnerC
             row_gap: Val::Vh(1.2),
             padding: UiRect::all(Val::Vh(2.0)),
             border_radius: BorderRadius::all(Val::Vh(1.5)),
+            // Wide enough that short texts do not wrap (a wrapped text can outgrow its panel).
+            min_width: Val::Percent(40.0),
             max_width: Val::Percent(92.0),
             ..default()
         },

@@ -18,7 +18,7 @@ use bevy::prelude::*;
 
 use crate::Screen;
 use crate::app::Config;
-use crate::state::{ManagerView, Rebuild, Visit};
+use crate::state::{DeviceHealth, ManagerView, Rebuild, Visit};
 use crate::theme::ScreenRoot;
 
 /// Everything a screen is built from.
@@ -31,6 +31,8 @@ pub struct View<'w> {
     pub visit: Res<'w, Visit>,
     /// The manager's session.
     pub manager: Res<'w, ManagerView>,
+    /// What the devices last did.
+    pub health: Res<'w, DeviceHealth>,
     /// The camera preview picture (on screen only).
     pub preview: Option<Res<'w, Preview>>,
     /// The receipt's QR code (on screen only).

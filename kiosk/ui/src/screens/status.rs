@@ -43,13 +43,15 @@ fn build(commands: &mut Commands, v: &View) {
         theme::text(p, cfg.t(l, "manager_status"), 5.0, theme::ACCENT);
         theme::panel(p, |p| {
             let devices = [
-                ("status_camera", &visit.camera_error),
-                ("status_microphone", &visit.mic_error),
+                ("status_camera", &v.health.camera),
+                ("status_microphone", &v.health.microphone),
             ];
-            for (key, err) in devices {
-                let (s, c) = err
-                    .as_ref()
-                    .map_or((ok.clone(), theme::OK), |e| (e.clone(), theme::WARN));
+            for (key, state) in devices {
+                let (s, c) = match state {
+                    None => (cfg.t(l, "status_unused"), theme::MUTED),
+                    Some(Ok(())) => (ok.clone(), theme::OK),
+                    Some(Err(e)) => (e.clone(), theme::WARN),
+                };
                 theme::text(p, format!("{}: {s}", cfg.t(l, key)), 2.8, c);
             }
             for (label, value) in &view.status {
