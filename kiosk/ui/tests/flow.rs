@@ -225,6 +225,13 @@ fn declining_the_camera_still_gives_a_voice_only_interview() {
         !k.camera_opened.load(Ordering::SeqCst),
         "the camera was never opened"
     );
+    let health = k.app.world().resource::<kiosk_ui::state::DeviceHealth>();
+    assert_eq!(
+        health.microphone,
+        Some(Ok(())),
+        "the status screen knows the microphone works"
+    );
+    assert_eq!(health.camera, None, "and that the camera was not used");
 
     let store = k.store();
     let rows = store.list_results(10).expect("results");
