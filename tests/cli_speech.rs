@@ -159,13 +159,7 @@ fn alsa_file_mic(dir: &std::path::Path, wav: &std::path::Path) -> std::path::Pat
         .arg(&raw)
         .status();
     assert!(ok.expect("sox").success());
-    let conf = dir.join("alsa.conf");
-    let text = format!(
-        "</usr/share/alsa/alsa.conf>\npcm.!default {{\n  type plug\n  slave {{\n    pcm {{ type file slave.pcm \"null\" file \"/dev/null\" infile \"{}\" format \"raw\" }}\n    format S16_LE\n    rate 16000\n    channels 1\n  }}\n}}\n",
-        raw.display()
-    );
-    std::fs::write(&conf, text).expect("write alsa.conf");
-    conf
+    system_tests::alsa_file_conf(dir, &raw)
 }
 
 /// Runs `kiosk` with the ALSA configuration `conf` as its microphone.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use system_tests::{binary, database, repo_models, speak, station, use_models};
+use system_tests::{alsa_file_conf, binary, database, repo_models, speak, station, use_models};
 
 const SCREENS: [&str; 11] = [
     "1-attract",
@@ -28,16 +28,6 @@ fn screens_dir() -> PathBuf {
     std::env::var_os("KIOSK_SCREENS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../var/screens"))
-}
-
-fn alsa_conf(dir: &Path, infile: &Path) -> PathBuf {
-    let conf = dir.join("alsa.conf");
-    let text = format!(
-        "</usr/share/alsa/alsa.conf>\npcm.!default {{\n  type plug\n  slave {{\n    pcm {{ type file slave.pcm \"null\" file \"/dev/null\" infile \"{}\" format \"raw\" }}\n    format S16_LE\n    rate 16000\n    channels 1\n  }}\n}}\n",
-        infile.display()
-    );
-    std::fs::write(&conf, text).expect("write alsa.conf");
-    conf
 }
 
 /// Distinct colours (coarsely bucketed) and the luminance spread of a screenshot.
@@ -91,7 +81,7 @@ fn every_screen_renders_in_both_languages() {
         }
     }
     let infile = dir.path().join("mic.raw");
-    let conf = alsa_conf(dir.path(), &infile);
+    let conf = alsa_file_conf(dir.path(), &infile);
     let out = screens_dir();
     let _ = std::fs::remove_dir_all(&out);
     let run = Command::new("xvfb-run")

@@ -217,3 +217,16 @@ pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
     assert!(ok.expect("sox (apt-get install sox)").success());
     out
 }
+
+/// An ALSA configuration (written as `dir/alsa.conf`) whose default capture device is a `file`
+/// PCM reading `infile` (raw S16_LE, 16 kHz mono) instantly: real cpal capture without hardware.
+/// Point `ALSA_CONFIG_PATH` at the returned file.
+pub fn alsa_file_conf(dir: &Path, infile: &Path) -> PathBuf {
+    let conf = dir.join("alsa.conf");
+    let text = format!(
+        "</usr/share/alsa/alsa.conf>\npcm.!default {{\n  type plug\n  slave {{\n    pcm {{ type file slave.pcm \"null\" file \"/dev/null\" infile \"{}\" format \"raw\" }}\n    format S16_LE\n    rate 16000\n    channels 1\n  }}\n}}\n",
+        infile.display()
+    );
+    std::fs::write(&conf, text).expect("write alsa.conf");
+    conf
+}

@@ -299,18 +299,25 @@ impl Store {
         })
     }
 
-    /// Results, newest first.
-    pub fn list_results(&self, limit: usize) -> Result<Vec<ResultRow>, StoreError> {
-        let mut stmt = self.conn.prepare(
+    /// Result rows matching `filter` (an SQL condition on `i`, with `?1` bound to `arg`), newest
+    /// first, at most `limit`.
+    fn result_rows(
+        &self,
+        filter: &str,
+        arg: &str,
+        limit: usize,
+    ) -> Result<Vec<ResultRow>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT i.id, i.completed_at, c.name, c.receipt, i.role_id, r.total, r.recommendation, r.status, i.source,
-                    EXISTS (SELECT 1 FROM outbox o WHERE o.interview_id = i.id AND o.event_type = ?2 AND o.acked_at IS NOT NULL)
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.interview_id = i.id AND o.event_type = ?3 AND o.acked_at IS NOT NULL)
              FROM interviews i
              JOIN candidates c ON c.id = i.candidate_id
              JOIN results r ON r.interview_id = i.id
+             WHERE {filter}
              ORDER BY i.completed_at DESC, i.id DESC
-             LIMIT ?1",
-        )?;
-        let rows = stmt.query_map(params![limit as i64, EVENT_INTERVIEW_RESULT], |row| {
+             LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![arg, limit as i64, EVENT_INTERVIEW_RESULT], |row| {
             Ok(ResultRow {
                 interview_id: row.get(0)?,
                 completed_at: row.get(1)?,
@@ -325,6 +332,18 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Results, newest first.
+    pub fn list_results(&self, limit: usize) -> Result<Vec<ResultRow>, StoreError> {
+        self.result_rows("?1 IS NOT NULL", "", limit) // every row
+    }
+
+    /// The list row of one interview.
+    pub fn result_row(&self, interview_id: &str) -> Result<ResultRow, StoreError> {
+        self.result_rows("i.id = ?1", interview_id, 1)?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(interview_id.to_string()))
     }
 
     /// The full stored result of one interview.

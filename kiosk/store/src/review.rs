@@ -103,11 +103,7 @@ pub struct InterviewDetail {
 impl Store {
     /// One interview in full.
     pub fn interview_detail(&self, interview_id: &str) -> Result<InterviewDetail, StoreError> {
-        let row = self
-            .list_results(usize::MAX >> 1)?
-            .into_iter()
-            .find(|r| r.interview_id == interview_id)
-            .ok_or_else(|| StoreError::NotFound(interview_id.to_string()))?;
+        let row = self.result_row(interview_id)?;
         let locale: String = self.conn.query_row(
             "SELECT locale FROM interviews WHERE id = ?1",
             [interview_id],

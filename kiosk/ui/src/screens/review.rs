@@ -303,7 +303,7 @@ fn loaded(
     for m in from_db.read() {
         match &m.0 {
             StoreEvent::Detail(d) => view.detail = Some(d.clone()),
-            StoreEvent::Decided(id) if !id.is_empty() => {
+            StoreEvent::Decided(id) => {
                 view.reason = None;
                 db.send(StoreCmd::Detail(id.clone()));
             }

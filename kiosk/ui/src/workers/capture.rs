@@ -9,7 +9,7 @@ use std::sync::mpsc::RecvTimeoutError;
 
 use crossbeam_channel::{Receiver, Sender};
 use kiosk_perception::audio::{RATE, dbfs};
-use kiosk_perception::mic::{MicError, Microphone};
+use kiosk_perception::mic::Microphone;
 use kiosk_perception::vad::FRAME;
 use kiosk_perception::{EndpointConfig, Endpointer, Vad};
 
@@ -102,7 +102,7 @@ fn run(
     let audio = match mic.start() {
         Ok(rx) => rx,
         Err(e) => {
-            let _ = events.send(CaptureEvent::Failed(describe(&e)));
+            let _ = events.send(CaptureEvent::Failed(e.to_string()));
             return cmds.recv().ok();
         }
     };
@@ -200,8 +200,4 @@ fn run(
             Some(other)
         }
     }
-}
-
-fn describe(e: &MicError) -> String {
-    e.to_string()
 }

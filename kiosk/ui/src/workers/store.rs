@@ -111,8 +111,10 @@ pub enum StoreEvent {
     Today(Vec<ResultRow>),
     /// One interview.
     Detail(Box<InterviewDetail>),
-    /// A decision was committed.
+    /// A decision was committed (the interview id).
     Decided(String),
+    /// A manager-access event was committed.
+    Audited,
     /// The PIN check.
     Pin(PinOutcome),
     /// Status.
@@ -244,7 +246,7 @@ fn handle(store: &mut Store, setup: &StoreSetup, cmd: StoreCmd) -> StoreEvent {
             Err(e) => failed(e),
         },
         StoreCmd::Audit(action) => match store.record_audit(&setup.station, &action, Map::new()) {
-            Ok(_) => StoreEvent::Decided(String::new()),
+            Ok(_) => StoreEvent::Audited,
             Err(e) => failed(e),
         },
         StoreCmd::CheckPin(pin) => StoreEvent::Pin(check_pin(store, setup, &pin)),
