@@ -66,48 +66,49 @@ demo_clips() {
     speak cmn-latn-pinyin "$out/zh-CN/3.wav" "wo3 zai4 gong1 chang3 zuo4 guo4 liang3 nian2 liu2 shui3 xian4."
 }
 
-# ALSA's default capture device becomes a `file` PCM reading var/demo/mic.raw: the demo's
-# answers go through cpal and ALSA like a real microphone's.
-demo_alsa() {
-    local conf=var/demo/asound.conf infile
-    infile="$root/var/demo/mic.raw"
-    : > "$infile"
-    cat > "$conf" <<ALSA
-</usr/share/alsa/alsa.conf>
-pcm.!default {
-  type plug
-  slave {
-    pcm { type file slave.pcm "null" file "/dev/null" infile "$infile" format "raw" }
-    format S16_LE
-    rate 16000
-    channels 1
-  }
-}
-ALSA
-    echo "$infile"
+# A private PulseAudio (stopped when the demo ends) whose default speaker is a null sink and
+# whose default microphone is that sink's monitor; ALSA's default device goes to it. The demo
+# speaks each answer on that speaker and the app's microphone (cpal → ALSA → PulseAudio) hears
+# it, paced like a real one; nothing comes out of the real speakers.
+demo_pulse() {
+    command -v pulseaudio >/dev/null || die "pulseaudio not found (package pulseaudio)"
+    export XDG_RUNTIME_DIR
+    XDG_RUNTIME_DIR=$(mktemp -d /tmp/kiosk-pulse.XXXXXX)
+    export PULSE_SERVER="unix:$XDG_RUNTIME_DIR/pulse/native"
+    pulseaudio --daemonize=yes --exit-idle-time=-1 -n --log-target=stderr --log-level=error \
+        --load="module-native-protocol-unix auth-anonymous=1" \
+        --load="module-null-sink sink_name=feed rate=16000 channels=1" 2>/dev/null \
+        || die "could not start a private PulseAudio for the demo's microphone"
+    trap 'pulseaudio --kill 2>/dev/null; rm -rf "$XDG_RUNTIME_DIR"' EXIT
+    for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+    pactl set-default-sink feed
+    pactl set-default-source feed.monitor
+    mkdir -p var/demo
+    printf '</usr/share/alsa/alsa.conf>\npcm.!default { type pulse }\nctl.!default { type pulse }\n' \
+        > var/demo/asound.conf
+    export ALSA_CONFIG_PATH="$root/var/demo/asound.conf"
 }
 
 demo() {
     setup
     models
     say "building"
-    cargo build -p kiosk --bin kiosk
+    cargo build --workspace --bins
+    local bin="${CARGO_TARGET_DIR:-target}/debug/kiosk"
     say "scoring the sample candidates (provisioning/examples/demo-answers.toml)"
-    cargo run -q -p kiosk --bin kiosk -- demo --station provisioning/examples/station.toml
+    "$bin" demo --station provisioning/examples/station.toml
     say "speaking the demo answers (espeak-ng)"
     demo_clips
-    local infile
-    infile=$(demo_alsa)
-    local kiosk=("${CARGO_TARGET_DIR:-target}/debug/kiosk" run --station provisioning/examples/station.toml
-        --demo --demo-locale "${DEMO_LOCALE:-en}" --clips var/demo/clips --alsa-infile "$infile"
+    demo_pulse
+    local kiosk=("$bin" run --station provisioning/examples/station.toml
+        --demo --demo-locale "${DEMO_LOCALE:-en}" --clips var/demo/clips --speak-clips
         --camera-file var/models/fixtures/astronaut.png --windowed)
     if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
         say "the kiosk: a full interview, then the manager's review (PIN 2468); close the window to end"
-        ALSA_CONFIG_PATH="$root/var/demo/asound.conf" "${kiosk[@]}"
+        "${kiosk[@]}"
     else
         say "no display: running the demo on a virtual one (Xvfb), with the frame-rate table at the end"
-        ALSA_CONFIG_PATH="$root/var/demo/asound.conf" xvfb-run -a -s "-screen 0 1280x800x24" \
-            "${kiosk[@]}" --exit --bench-fps
+        xvfb-run -a -s "-screen 0 1280x800x24" "${kiosk[@]}" --exit --bench-fps
     fi
 }
 
@@ -150,9 +151,10 @@ bench() {
     rm -rf "$ct2"
     say "app frame rate (scripted English interview on Xvfb, software rendering)"
     demo_clips
+    demo_pulse
     xvfb-run -a -s "-screen 0 1280x800x24" "${CARGO_TARGET_DIR:-target}/release/kiosk" run \
         --station provisioning/examples/station.toml --windowed --demo --demo-locale en --exit --bench-fps \
-        --clips var/demo/clips --camera-file var/models/fixtures/astronaut.png
+        --clips var/demo/clips --speak-clips --camera-file var/models/fixtures/astronaut.png
 }
 
 case "${1:-}" in

@@ -230,3 +230,73 @@ pub fn alsa_file_conf(dir: &Path, infile: &Path) -> PathBuf {
     std::fs::write(&conf, text).expect("write alsa.conf");
     conf
 }
+
+/// A private PulseAudio server (stopped on drop) whose default speaker is a null sink and whose
+/// default microphone is that sink's monitor, with an ALSA configuration that sends ALSA's
+/// default device to it: what a process plays, it hears, paced like real hardware.
+#[derive(Debug)]
+pub struct PulseLoopback {
+    runtime: PathBuf,
+    alsa_conf: PathBuf,
+}
+
+impl PulseLoopback {
+    /// Starts the server under `dir`.
+    pub fn start(dir: &Path) -> Self {
+        let runtime = dir.join("pulse-rt");
+        std::fs::create_dir_all(&runtime).expect("mkdir");
+        let alsa_conf = dir.join("pulse-alsa.conf");
+        std::fs::write(
+            &alsa_conf,
+            "</usr/share/alsa/alsa.conf>\npcm.!default { type pulse }\nctl.!default { type pulse }\n",
+        )
+        .expect("write alsa conf");
+        let me = Self { runtime, alsa_conf };
+        let ok = Command::new("pulseaudio")
+            .args([
+                "--daemonize=yes",
+                "--exit-idle-time=-1",
+                "-n",
+                "--log-level=error",
+                "--load=module-native-protocol-unix auth-anonymous=1",
+                "--load=module-null-sink sink_name=feed rate=16000 channels=1",
+            ])
+            .envs(me.env())
+            .status()
+            .expect("pulseaudio (apt-get install pulseaudio pulseaudio-utils libasound2-plugins)");
+        assert!(ok.success(), "pulseaudio did not start");
+        let pactl = |args: &[&str]| {
+            Command::new("pactl")
+                .args(args)
+                .envs(me.env())
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        wait_until("pulseaudio answers", Duration::from_secs(10), || {
+            (pactl(&["info"]), ())
+        });
+        assert!(pactl(&["set-default-sink", "feed"]));
+        assert!(pactl(&["set-default-source", "feed.monitor"]));
+        me
+    }
+
+    /// The environment a process needs to use it.
+    pub fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        let mut server = std::ffi::OsString::from("unix:");
+        server.push(self.runtime.join("pulse/native"));
+        vec![
+            ("XDG_RUNTIME_DIR", self.runtime.clone().into()),
+            ("PULSE_SERVER", server),
+            ("ALSA_CONFIG_PATH", self.alsa_conf.clone().into()),
+        ]
+    }
+}
+
+impl Drop for PulseLoopback {
+    fn drop(&mut self) {
+        let _ = Command::new("pulseaudio")
+            .arg("--kill")
+            .envs(self.env())
+            .status();
+    }
+}

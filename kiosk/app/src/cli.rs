@@ -180,8 +180,12 @@ pub struct RunArgs {
     pub clips: Option<PathBuf>,
     /// With --clips: feed each clip through ALSA's default device, which must be a `file`
     /// PCM reading this path (real capture through cpal; see provisioning/dev.sh demo).
-    #[arg(long, requires = "clips")]
+    #[arg(long, requires = "clips", conflicts_with = "speak_clips")]
     pub alsa_infile: Option<PathBuf>,
+    /// With --clips: speak each clip on the speaker while the microphone listens (the demo
+    /// points both at one PulseAudio null sink: capture paced like a real microphone).
+    #[arg(long, requires = "clips")]
+    pub speak_clips: bool,
     /// A still image or a folder of frames instead of the camera.
     #[arg(long)]
     pub camera_file: Option<PathBuf>,

@@ -1,4 +1,4 @@
-//! Devices and local models, no Bevy: audio input, Silero VAD via ort, Whisper ASR via whisper-rs,
+//! Devices and local models, no Bevy: audio input and output, Silero VAD via ort, Whisper ASR via whisper-rs,
 //! and the model files they load (verified against `models/manifest.toml`).
 
 pub mod asr;
@@ -10,6 +10,7 @@ pub mod listen;
 pub mod mic;
 pub mod models;
 pub mod onnx;
+pub mod speaker;
 pub mod vad;
 pub mod video;
 

@@ -20,6 +20,8 @@ pub enum Step {
     Do(Action),
     /// Open the newest interview on the manager's list.
     OpenNewest,
+    /// Play the first recorded answer of the open interview.
+    PlayFirstAnswer,
     /// Save a screenshot named `{name}.png` in the tour folder.
     Shot(String),
     /// Wait for the receipt on the thank-you screen.
@@ -97,6 +99,7 @@ impl Script {
         self.push(S::Pin, 500, Step::Do(Action::PinEnter));
         shot(self, S::Manager, "8-manager", 1500);
         self.push(S::Manager, 1500, Step::OpenNewest);
+        self.push(S::Review, 2000, Step::PlayFirstAnswer);
         self.push(S::Review, 2500, Step::Do(Action::Reason("reason_fit")));
         self.push(S::Review, 1000, Step::Do(Action::Decide(Decision::Advance)));
         shot(self, S::Review, "9-review", 1500);
@@ -158,6 +161,12 @@ pub fn drive(
         Step::OpenNewest => match view.today.first() {
             Some(r) => {
                 out.write(Action::Open(r.interview_id.clone()));
+            }
+            None => return,
+        },
+        Step::PlayFirstAnswer => match view.detail.as_ref().and_then(|d| d.media.first()) {
+            Some(m) => {
+                out.write(Action::Play(m.path.clone()));
             }
             None => return,
         },

@@ -1,15 +1,16 @@
 //! Devices for the app beyond the perception crate's: a microphone that plays prepared clips
 //! (tests, and the demo without ALSA), a microphone that feeds each clip through ALSA's `file`
-//! device (the demo: real cpal capture without hardware), and answer playback for the manager.
+//! device (the screenshot tour: real cpal capture without hardware), a microphone that hears the
+//! clips spoken on the speaker (the demo, paced like a real one), and answer playback.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use kiosk_perception::audio::{RATE, read_wav};
 use kiosk_perception::mic::{CpalMic, MicError, Microphone, feed};
+use kiosk_perception::speaker::{self, Playing};
 
 /// Plays one prepared clip per `start`, then silence: the n-th recording hears the n-th clip.
 #[derive(Debug)]
@@ -29,12 +30,19 @@ impl ClipsMic {
 
     /// Clips from WAV files.
     pub fn from_files(files: &[PathBuf], paced: bool) -> Result<Self, MicError> {
-        let clips = files
-            .iter()
-            .map(|f| read_wav(f))
-            .collect::<Result<_, _>>()?;
-        Ok(Self::new(clips, paced))
+        Ok(Self {
+            clips: read_clips(files)?,
+            paced,
+        })
     }
+}
+
+/// The clips of WAV files, in order.
+fn read_clips(files: &[PathBuf]) -> Result<VecDeque<Vec<f32>>, MicError> {
+    Ok(files
+        .iter()
+        .map(|f| read_wav(f))
+        .collect::<Result<_, _>>()?)
 }
 
 impl Microphone for ClipsMic {
@@ -66,12 +74,8 @@ pub struct AlsaFileMic {
 impl AlsaFileMic {
     /// Clips from WAV files, fed through `infile`.
     pub fn new(files: &[PathBuf], infile: &Path) -> Result<Self, MicError> {
-        let clips = files
-            .iter()
-            .map(|f| read_wav(f))
-            .collect::<Result<_, _>>()?;
         Ok(Self {
-            clips,
+            clips: read_clips(files)?,
             infile: infile.to_path_buf(),
             inner: CpalMic::new(None),
         })
@@ -121,49 +125,74 @@ impl Microphone for AlsaFileMic {
     }
 }
 
+/// Real capture through cpal with the prepared clips spoken on the speaker: each recording
+/// starts the microphone, then plays the next clip on the default output device. On a kiosk the
+/// microphone hears the room; in the demo both defaults are one PulseAudio null sink and its
+/// monitor, so capture is paced like a real microphone (see provisioning/dev.sh demo).
+pub struct SpokenMic {
+    clips: VecDeque<Vec<f32>>,
+    inner: CpalMic,
+    playing: Option<Playing>,
+}
+
+impl std::fmt::Debug for SpokenMic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpokenMic")
+            .field("clips", &self.clips.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpokenMic {
+    /// Clips from WAV files, heard by microphone `device` (None: the default).
+    pub fn new(files: &[PathBuf], device: Option<String>) -> Result<Self, MicError> {
+        Ok(Self {
+            clips: read_clips(files)?,
+            inner: CpalMic::new(device),
+            playing: None,
+        })
+    }
+}
+
+impl Microphone for SpokenMic {
+    fn start(&mut self) -> Result<Receiver<Vec<f32>>, MicError> {
+        let captured = self.inner.start()?;
+        if let Some(clip) = self.clips.pop_front() {
+            match speaker::play(&clip) {
+                Ok(p) => self.playing = Some(p),
+                Err(e) => tracing::error!("the demo cannot speak its answer: {e}"),
+            }
+        }
+        Ok(captured)
+    }
+
+    fn stop(&mut self) {
+        self.inner.stop();
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} ({} clips left to speak)",
+            self.inner.describe(),
+            self.clips.len()
+        )
+    }
+}
+
 /// Plays a 16 kHz answer recording on the default output device, in the background. The
 /// receiver says whether playback could start.
 pub fn play_wav(path: &Path) -> Receiver<Result<(), String>> {
     let (tx, rx) = channel();
     let path = path.to_path_buf();
     std::thread::spawn(move || {
-        let started = (|| -> Result<(cpal::Stream, Duration), String> {
-            let samples = read_wav(&path).map_err(|e| e.to_string())?;
-            let device = cpal::default_host()
-                .default_output_device()
-                .ok_or("no speaker found: check the audio output (aplay -l)")?;
-            let config = device
-                .supported_output_configs()
-                .map_err(|e| e.to_string())?
-                .filter(|c| c.sample_format() == cpal::SampleFormat::F32)
-                .filter_map(|c| c.try_with_sample_rate(RATE))
-                .min_by_key(cpal::SupportedStreamConfig::channels)
-                .ok_or("the speaker cannot play 16 kHz audio")?
-                .config();
-            let channels = usize::from(config.channels);
-            let seconds = samples.len() as f32 / RATE as f32;
-            let mut it = samples.into_iter();
-            let stream = device
-                .build_output_stream::<f32, _, _>(
-                    config,
-                    move |out, _| {
-                        for frame in out.chunks_mut(channels) {
-                            let s = it.next().unwrap_or(0.0);
-                            frame.fill(s);
-                        }
-                    },
-                    |e| tracing::warn!("playback: {e}"),
-                    None,
-                )
-                .map_err(|e| e.to_string())?;
-            stream.play().map_err(|e| e.to_string())?;
-            Ok((stream, Duration::from_secs_f32(seconds + 0.3)))
-        })();
+        let started = read_wav(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|samples| speaker::play(&samples).map_err(|e| e.to_string()));
         match started {
-            Ok((stream, length)) => {
+            Ok(playing) => {
                 let _ = tx.send(Ok(()));
-                std::thread::sleep(length);
-                drop(stream);
+                std::thread::sleep(playing.length + Duration::from_millis(300));
+                drop(playing);
             }
             Err(e) => {
                 let _ = tx.send(Err(format!("cannot play {}: {e}", path.display())));

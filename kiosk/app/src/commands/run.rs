@@ -7,7 +7,7 @@ use kiosk_config::{Station, load_catalog};
 use kiosk_perception::camera::{Camera, FileCamera, NokhwaCamera};
 use kiosk_perception::mic::{CpalMic, Microphone};
 use kiosk_ui::demo::Script;
-use kiosk_ui::devices::{AlsaFileMic, ClipsMic};
+use kiosk_ui::devices::{AlsaFileMic, ClipsMic, SpokenMic};
 use kiosk_ui::run::{RunOptions, run as run_app};
 
 use crate::UsageError;
@@ -65,24 +65,24 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
     };
     let device = station.config.kiosk.microphone.clone();
     let infile = a.alsa_infile.clone();
+    let speak = a.speak_clips;
     let mic: kiosk_ui::workers::capture::MicFactory = Box::new(move || -> Box<dyn Microphone> {
-        match (files.is_empty(), infile) {
-            (true, _) => Box::new(CpalMic::new(device)),
-            (false, Some(infile)) => match AlsaFileMic::new(&files, &infile) {
-                Ok(m) => Box::new(m),
-                Err(e) => {
-                    tracing::error!("{e}");
-                    Box::new(ClipsMic::new(Vec::new(), true))
-                }
-            },
-            (false, None) => match ClipsMic::from_files(&files, true) {
-                Ok(m) => Box::new(m),
-                Err(e) => {
-                    tracing::error!("{e}");
-                    Box::new(ClipsMic::new(Vec::new(), true))
-                }
-            },
-        }
+        let made: Result<Box<dyn Microphone>, _> = match (files.is_empty(), infile, speak) {
+            (true, _, _) => return Box::new(CpalMic::new(device)),
+            (false, Some(infile), _) => {
+                AlsaFileMic::new(&files, &infile).map(|m| Box::new(m) as Box<dyn Microphone>)
+            }
+            (false, None, true) => {
+                SpokenMic::new(&files, device).map(|m| Box::new(m) as Box<dyn Microphone>)
+            }
+            (false, None, false) => {
+                ClipsMic::from_files(&files, true).map(|m| Box::new(m) as Box<dyn Microphone>)
+            }
+        };
+        made.unwrap_or_else(|e| {
+            tracing::error!("{e}");
+            Box::new(ClipsMic::new(Vec::new(), true))
+        })
     });
     let camera_file = a.camera_file.clone();
     let index = station.config.kiosk.camera_index;

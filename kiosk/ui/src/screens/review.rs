@@ -287,9 +287,13 @@ fn playback(
     let got = rx.lock().ok().and_then(|r| r.try_recv().ok());
     if let Some(r) = got {
         playback.0 = None;
-        if let Err(e) = r {
-            view.message = Some(e);
-            rebuild.0 = true;
+        match r {
+            Ok(()) => tracing::info!("answer playback started"),
+            Err(e) => {
+                tracing::warn!("{e}");
+                view.message = Some(e);
+                rebuild.0 = true;
+            }
         }
     }
 }
