@@ -46,6 +46,8 @@ impl Default for AsrOptions {
 pub struct Asr {
     name: String,
     state: WhisperState,
+    /// A second state for the other half of a long answer (made on first use).
+    second: Option<WhisperState>,
     ctx: WhisperContext,
 }
 
@@ -61,10 +63,10 @@ impl std::fmt::Debug for Asr {
 const CTX_PER_SECOND: f32 = 50.0;
 const MAX_CTX: i32 = 1500;
 
-/// The encoder positions to use for `seconds` of audio: the answer plus a second of margin,
+/// The encoder positions to use for `seconds` of audio: the answer plus half a second of margin,
 /// rounded up to a multiple of 64, never more than the full window.
 pub fn audio_ctx_for(seconds: f32) -> i32 {
-    let needed = ((seconds + 1.0) * CTX_PER_SECOND).ceil() as i32;
+    let needed = ((seconds + 0.5) * CTX_PER_SECOND).ceil() as i32;
     (((needed + 63) / 64) * 64).clamp(64, MAX_CTX)
 }
 
@@ -89,11 +91,17 @@ impl Asr {
         Ok(Self {
             name: name.to_string(),
             state,
+            second: None,
             ctx,
         })
     }
 
     /// Transcribes 16 kHz mono audio into segments (timings in ms from the start of `samples`).
+    ///
+    /// A long answer with a pause near its middle (and at least two threads, and a trimmed
+    /// window) is cut at that pause and both halves are transcribed at once, one thread each:
+    /// Whisper's decoder gains little from a second thread, two half-length windows cost less
+    /// than one long one, and a cut in silence loses no words.
     pub fn transcribe(
         &mut self,
         samples: &[f32],
@@ -102,84 +110,220 @@ impl Asr {
         if samples.is_empty() {
             return Ok(Vec::new());
         }
-        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        p.set_language(Some(&opts.language));
-        p.set_n_threads(opts.threads as i32);
-        p.set_print_progress(false);
-        p.set_print_realtime(false);
-        p.set_print_special(false);
-        p.set_print_timestamps(false);
-        p.set_no_context(true);
-        if !opts.temperature_fallback {
-            p.set_temperature_inc(0.0);
+        let cut = (opts.trim_audio_ctx && opts.threads >= 2)
+            .then(|| split_point(samples))
+            .flatten();
+        if cut.is_some() && self.second.is_none() {
+            self.second = Some(
+                self.ctx
+                    .create_state()
+                    .map_err(|e| self.fail(e.to_string()))?,
+            );
         }
-        p.set_suppress_blank(true);
-        if let Some(prompt) = &opts.prompt {
-            p.set_initial_prompt(prompt);
-        }
-        let seconds = samples.len() as f32 / RATE as f32;
-        if opts.trim_audio_ctx && seconds < 29.0 {
-            p.set_audio_ctx(audio_ctx_for(seconds));
-        }
-        // Whisper needs at least a second of audio; pad short answers with silence.
-        let mut padded;
-        let audio = if samples.len() < RATE as usize + RATE as usize / 4 {
-            padded = samples.to_vec();
-            padded.resize(RATE as usize + RATE as usize / 4, 0.0);
-            &padded[..]
-        } else {
-            samples
+        let (Some(cut), Some(second)) = (cut, self.second.as_mut()) else {
+            let threads = opts.threads;
+            return run(
+                &self.ctx,
+                &mut self.state,
+                &self.name,
+                samples,
+                opts,
+                threads,
+            );
         };
-        self.state.full(p, audio).map_err(|e| ModelError::Load {
-            name: self.name.clone(),
-            path: self.name.clone().into(),
-            detail: format!("transcription failed: {e}"),
-        })?;
-        let eot = self.ctx.token_eot();
-        let mut out = Vec::new();
-        for seg in self.state.as_iter() {
-            let text = seg
-                .to_str_lossy()
-                .map(|t| t.trim().to_string())
-                .unwrap_or_default();
-            if text.is_empty() {
-                continue;
-            }
-            // Confidence: mean probability of the tokens that carry words (not timestamps,
-            // special tokens or punctuation, whose probabilities say little about what was heard).
-            let probs: Vec<f32> = (0..seg.n_tokens())
-                .filter_map(|i| seg.get_token(i))
-                .filter(|t| t.token_id() < eot)
-                .filter(|t| {
-                    t.to_str_lossy()
-                        .is_ok_and(|s| s.chars().any(char::is_alphanumeric))
-                })
-                .map(|t| t.token_probability())
-                .collect();
-            let confidence =
-                (!probs.is_empty()).then(|| probs.iter().sum::<f32>() / probs.len() as f32);
-            let to_ms = |cs: i64| u32::try_from(cs.max(0) * 10).unwrap_or(u32::MAX);
-            out.push(Segment {
-                start_ms: to_ms(seg.start_timestamp()),
-                end_ms: to_ms(seg.end_timestamp()),
-                text,
-                confidence,
-            });
-        }
+        let (a, b) = samples.split_at(cut);
+        let (ta, tb) = (opts.threads.div_ceil(2), opts.threads / 2);
+        let (ctx, name, first) = (&self.ctx, &self.name, &mut self.state);
+        let (ra, rb) = std::thread::scope(|sc| {
+            let hb = sc.spawn(move || run(ctx, second, name, b, opts, tb));
+            let ra = run(ctx, first, name, a, opts, ta);
+            (ra, hb.join())
+        });
+        let rb = rb.map_err(|_| self.fail("the transcription thread panicked".into()))?;
+        let offset = (cut as u64 * 1000 / u64::from(RATE)) as u32;
+        let mut out = ra?;
+        out.extend(rb?.into_iter().map(|mut s| {
+            s.start_ms += offset;
+            s.end_ms += offset;
+            s
+        }));
         Ok(out)
     }
+
+    fn fail(&self, detail: String) -> ModelError {
+        ModelError::Load {
+            name: self.name.clone(),
+            path: self.name.clone().into(),
+            detail,
+        }
+    }
+}
+
+/// Answers shorter than this are transcribed in one piece.
+const SPLIT_MIN_S: f32 = 12.0;
+
+/// Where to cut a long answer in two: the middle of the pause (at least 200 ms at least 20 dB
+/// below the answer's speech level) nearest the answer's middle, within its middle half. None
+/// for short answers and for answers without such a pause.
+pub fn split_point(samples: &[f32]) -> Option<usize> {
+    const FRAME: usize = RATE as usize / 50; // 20 ms
+    const PAUSE: usize = 10; // 200 ms
+    if (samples.len() as f32) < SPLIT_MIN_S * RATE as f32 {
+        return None;
+    }
+    let energy: Vec<f32> = samples
+        .chunks(FRAME)
+        .map(|c| c.iter().map(|x| x * x).sum::<f32>() / c.len() as f32)
+        .collect();
+    let mut sorted = energy.clone();
+    sorted.sort_by(f32::total_cmp);
+    // The level of speech: the 75th percentile frame.
+    let quiet = sorted[sorted.len() * 3 / 4] * 0.01;
+    let (lo, hi, mid) = (energy.len() / 4, energy.len() * 3 / 4, energy.len() / 2);
+    let mut best: Option<usize> = None;
+    let mut i = lo;
+    while i < hi {
+        if energy[i] >= quiet {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < energy.len() && energy[i] < quiet {
+            i += 1;
+        }
+        let centre = (start + i) / 2;
+        if i - start >= PAUSE
+            && (lo..hi).contains(&centre)
+            && best.is_none_or(|b| centre.abs_diff(mid) < b.abs_diff(mid))
+        {
+            best = Some(centre);
+        }
+    }
+    best.map(|f| f * FRAME)
+}
+
+/// One Whisper pass over `samples` on `state` with `threads` threads.
+fn run(
+    ctx: &WhisperContext,
+    state: &mut WhisperState,
+    name: &str,
+    samples: &[f32],
+    opts: &AsrOptions,
+    threads: usize,
+) -> Result<Vec<Segment>, ModelError> {
+    let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    p.set_language(Some(&opts.language));
+    p.set_n_threads(threads.max(1) as i32);
+    p.set_print_progress(false);
+    p.set_print_realtime(false);
+    p.set_print_special(false);
+    p.set_print_timestamps(false);
+    p.set_no_context(true);
+    if !opts.temperature_fallback {
+        p.set_temperature_inc(0.0);
+    }
+    p.set_suppress_blank(true);
+    if let Some(prompt) = &opts.prompt {
+        p.set_initial_prompt(prompt);
+    }
+    // Whisper needs at least a second of audio; pad short answers with silence.
+    let mut padded;
+    let audio = if samples.len() < RATE as usize + RATE as usize / 4 {
+        padded = samples.to_vec();
+        padded.resize(RATE as usize + RATE as usize / 4, 0.0);
+        &padded[..]
+    } else {
+        samples
+    };
+    let seconds = audio.len() as f32 / RATE as f32;
+    if opts.trim_audio_ctx && seconds < 29.0 {
+        p.set_audio_ctx(audio_ctx_for(seconds));
+    }
+    state.full(p, audio).map_err(|e| ModelError::Load {
+        name: name.to_string(),
+        path: name.into(),
+        detail: format!("transcription failed: {e}"),
+    })?;
+    let eot = ctx.token_eot();
+    // Whisper times against its 30 s window: a last segment it does not close ends at 30 s
+    // even when the answer was 4 s long. Keep every time within the audio.
+    let audio_ms = (samples.len() as u64 * 1000 / u64::from(RATE)) as u32;
+    let to_ms = |cs: i64| {
+        u32::try_from(cs.max(0) * 10)
+            .unwrap_or(u32::MAX)
+            .min(audio_ms)
+    };
+    let mut out = Vec::new();
+    for seg in state.as_iter() {
+        let text = seg
+            .to_str_lossy()
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
+        if text.is_empty() {
+            continue;
+        }
+        // Confidence: mean probability of the tokens that carry words (not timestamps, special
+        // tokens or punctuation, whose probabilities say little about what was heard).
+        let probs: Vec<f32> = (0..seg.n_tokens())
+            .filter_map(|i| seg.get_token(i))
+            .filter(|t| t.token_id() < eot)
+            .filter(|t| {
+                t.to_str_lossy()
+                    .is_ok_and(|s| s.chars().any(char::is_alphanumeric))
+            })
+            .map(|t| t.token_probability())
+            .collect();
+        let confidence =
+            (!probs.is_empty()).then(|| probs.iter().sum::<f32>() / probs.len() as f32);
+        out.push(Segment {
+            start_ms: to_ms(seg.start_timestamp()),
+            end_ms: to_ms(seg.end_timestamp()),
+            text,
+            confidence,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `seconds` of a loud tone with silent gaps at `gaps` (start s, length s).
+    fn tone_with_gaps(seconds: f32, gaps: &[(f32, f32)]) -> Vec<f32> {
+        (0..(seconds * RATE as f32) as usize)
+            .map(|i| {
+                let t = i as f32 / RATE as f32;
+                let silent = gaps.iter().any(|(s, l)| t >= *s && t < s + l);
+                if silent {
+                    0.0
+                } else {
+                    (t * 300.0 * std::f32::consts::TAU).sin() * 0.3
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_answers_are_cut_at_the_pause_nearest_their_middle() {
+        let at = |s: &[f32]| split_point(s).map(|i| i as f32 / RATE as f32);
+        // Pauses at 7 s and 10.5 s of 20 s: the one nearer the middle, cut in its middle.
+        let cut = at(&tone_with_gaps(20.0, &[(7.0, 0.4), (10.5, 0.3)])).expect("a cut");
+        assert!((10.5..10.8).contains(&cut), "{cut}");
+        // Too short to be worth it, no pause at all, a pause too short to be one, and a pause
+        // only near the start: no cut.
+        assert_eq!(at(&tone_with_gaps(10.0, &[(5.0, 0.5)])), None);
+        assert_eq!(at(&tone_with_gaps(20.0, &[])), None);
+        assert_eq!(at(&tone_with_gaps(20.0, &[(10.0, 0.1)])), None);
+        assert_eq!(at(&tone_with_gaps(20.0, &[(2.0, 1.0)])), None);
+    }
+
     #[test]
     fn audio_ctx_covers_the_answer_with_margin() {
         for (s, ctx) in [
-            (0.5, 128),
-            (3.0, 256),
-            (8.0, 512),
+            (0.5, 64),
+            (3.0, 192),
+            (8.0, 448),
             (20.0, 1088),
             (29.0, 1500),
             (60.0, 1500),

@@ -168,18 +168,22 @@ fn english_answers_are_transcribed_and_scored() {
                 Some(t) => speak(dir.path(), &q.id, "en-us", t, 0.6, 1.8),
                 None => synth(dir.path(), &q.id, "whitenoise", 4.0),
             };
-            let heard = hear(
-                &mut vad,
-                &mut asr,
-                &read_wav(&wav).expect("wav"),
-                0,
-                &ep,
-                &opts,
-            )
-            .expect("heard");
+            let samples = read_wav(&wav).expect("wav");
+            let heard = hear(&mut vad, &mut asr, &samples, 0, &ep, &opts).expect("heard");
             if let Some(t) = text {
                 let got = transcript(&heard.response);
                 assert!(wer(t, &got) <= 0.25, "{t:?} heard as {got:?}");
+                // Segment times lie within the recording (not Whisper's 30 s window).
+                let ms = (samples.len() * 1000 / 16_000) as u32;
+                let Response::Spoken { segments, .. } = &heard.response else {
+                    panic!("not spoken: {:?}", heard.response);
+                };
+                for seg in segments {
+                    assert!(
+                        seg.start_ms <= seg.end_ms && seg.end_ms <= ms,
+                        "{seg:?} in {ms} ms"
+                    );
+                }
             }
             answers.push(Answer {
                 question_id: q.id.clone(),
@@ -269,4 +273,48 @@ fn chinese_is_heard_by_the_multilingual_model() {
         .find(|d| d.id == "willingness")
         .and_then(|d| d.score);
     assert!(will >= Some(80), "willingness {will:?} from {text:?}");
+}
+
+#[test]
+fn a_long_answer_is_cut_at_a_pause_and_heard_whole() {
+    let _g = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut asr = Asr::load(&models(), "whisper-tiny.en", false).expect("whisper tiny.en loads");
+    let opts = AsrOptions {
+        trim_audio_ctx: true,
+        temperature_fallback: false,
+        ..AsrOptions::default()
+    };
+    let said = "I would like to work here because the company has a good reputation and the job \
+                is close to my home. Before this I worked for three years in a factory, first on \
+                the assembly line and later in quality inspection. I am used to night shifts and \
+                I always follow the safety rules.";
+    let samples = read_wav(&speak(dir.path(), "long", "en-us", said, 0.3, 0.3)).expect("wav");
+    let seconds = samples.len() as f32 / 16_000.0;
+    let cut = kiosk_perception::asr::split_point(&samples).expect("a pause to cut at");
+    let cut_ms = (cut * 1000 / 16_000) as u32;
+    assert!(seconds > 15.0, "{seconds} s");
+    let segments = asr.transcribe(&samples, &opts).expect("transcribed");
+    let text: String = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(wer(said, &text) <= 0.1, "heard {text:?}");
+    // Both halves are there, in order, timed within the answer.
+    assert!(
+        segments.iter().any(|s| s.start_ms >= cut_ms),
+        "{segments:?}"
+    );
+    assert!(
+        segments.windows(2).all(|w| w[0].start_ms <= w[1].start_ms),
+        "{segments:?}"
+    );
+    let ms = (seconds * 1000.0) as u32;
+    assert!(
+        segments
+            .iter()
+            .all(|s| s.start_ms <= s.end_ms && s.end_ms <= ms),
+        "{segments:?}"
+    );
 }
