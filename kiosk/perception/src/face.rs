@@ -196,9 +196,12 @@ impl FaceDetector {
         let mut min_layer = w.min(h) * m;
         let mut scale = m;
         let mut all = Vec::new();
+        // Each level is resized from the one before (a small step, so a small filter) rather
+        // than from the full frame: the pyramid was most of a face check's time.
+        let mut prev: Option<RgbImage> = None;
         while min_layer >= 12.0 {
             let (sw, sh) = ((w * scale).ceil() as u32, (h * scale).ceil() as u32);
-            let scaled = resize(img, sw, sh, FilterType::Triangle);
+            let scaled = resize(prev.as_ref().unwrap_or(img), sw, sh, FilterType::Triangle);
             let mut input = Array4::<f32>::zeros((1, sw as usize, sh as usize, 3));
             fill(&mut input, 0, &scaled);
             let err = load_err("mtcnn-pnet");
@@ -234,6 +237,7 @@ impl FaceDetector {
                 }
             }
             all.extend(nms(level, 0.5, false));
+            prev = Some(scaled);
             scale *= self.cfg.scale_factor;
             min_layer *= self.cfg.scale_factor;
         }

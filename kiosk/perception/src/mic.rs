@@ -216,34 +216,54 @@ impl Microphone for CpalMic {
                 .default_input_config()
                 .map_err(|e| fail(e.to_string()))?,
         };
-        let config: cpal::StreamConfig = supported.config();
-        tracing::info!(device = %name, rate = config.sample_rate, channels = config.channels, format = ?supported.sample_format(), "microphone opened");
-        let mut conv =
-            Converter::new(config.sample_rate, usize::from(config.channels)).map_err(&fail)?;
-        let (tx, rx) = channel();
-        let on_error = |e: cpal::Error| tracing::warn!("microphone: {e}");
-        let stream = match supported.sample_format() {
-            cpal::SampleFormat::F32 => device.build_input_stream::<f32, _, _>(
-                config,
-                move |data, _| conv.push(data.iter().copied(), &tx),
-                on_error,
-                None,
-            ),
-            cpal::SampleFormat::I16 => device.build_input_stream::<i16, _, _>(
-                config,
-                move |data, _| conv.push(data.iter().map(|s| f32::from(*s) / 32768.0), &tx),
-                on_error,
-                None,
-            ),
-            cpal::SampleFormat::I32 => device.build_input_stream::<i32, _, _>(
-                config,
-                move |data, _| conv.push(data.iter().map(|s| *s as f32 / 2_147_483_648.0), &tx),
-                on_error,
-                None,
-            ),
-            other => return Err(fail(format!("sample format {other:?} is not supported"))),
+        let mut config: cpal::StreamConfig = supported.config();
+        // Chunks of about 32 ms (one VAD frame), not the driver's few milliseconds: the audio
+        // thread wakes ~30 times a second instead of hundreds, which the frame loop feels.
+        let want = config.sample_rate / 32;
+        if let cpal::SupportedBufferSize::Range { min, max } = supported.buffer_size() {
+            config.buffer_size = cpal::BufferSize::Fixed(want.clamp(*min, *max));
         }
-        .map_err(|e| fail(e.to_string()))?;
+        tracing::info!(buffer = ?config.buffer_size, device = %name, rate = config.sample_rate, channels = config.channels, format = ?supported.sample_format(), "microphone opened");
+        let (tx, rx) = channel();
+        let format = supported.sample_format();
+        let build = |config: cpal::StreamConfig| -> Result<cpal::Stream, MicError> {
+            let mut conv =
+                Converter::new(config.sample_rate, usize::from(config.channels)).map_err(&fail)?;
+            let tx = tx.clone();
+            let on_error = |e: cpal::Error| tracing::warn!("microphone: {e}");
+            match format {
+                cpal::SampleFormat::F32 => device.build_input_stream::<f32, _, _>(
+                    config,
+                    move |data, _| conv.push(data.iter().copied(), &tx),
+                    on_error,
+                    None,
+                ),
+                cpal::SampleFormat::I16 => device.build_input_stream::<i16, _, _>(
+                    config,
+                    move |data, _| conv.push(data.iter().map(|s| f32::from(*s) / 32768.0), &tx),
+                    on_error,
+                    None,
+                ),
+                cpal::SampleFormat::I32 => device.build_input_stream::<i32, _, _>(
+                    config,
+                    move |data, _| {
+                        conv.push(data.iter().map(|s| *s as f32 / 2_147_483_648.0), &tx);
+                    },
+                    on_error,
+                    None,
+                ),
+                other => return Err(fail(format!("sample format {other:?} is not supported"))),
+            }
+            .map_err(|e| fail(e.to_string()))
+        };
+        // Some devices refuse a buffer size inside the range they report: then their own.
+        let stream = build(config).or_else(|e| {
+            tracing::debug!("{e}: retrying with the device's buffer size");
+            build(cpal::StreamConfig {
+                buffer_size: cpal::BufferSize::Default,
+                ..config
+            })
+        })?;
         stream.play().map_err(|e| fail(e.to_string()))?;
         self.stream = Some(stream);
         Ok(rx)

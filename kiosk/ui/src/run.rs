@@ -76,6 +76,9 @@ pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
                     title: "Job interview · 求职面试".into(),
                     mode,
                     resolution: (1280, 800).into(),
+                    // Frames are paced by the update mode below; waiting for vertical sync
+                    // as well only adds latency (and, rendering in software, lost frames).
+                    present_mode: bevy::window::PresentMode::AutoNoVsync,
                     ..default()
                 }),
                 ..default()

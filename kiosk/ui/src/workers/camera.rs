@@ -47,9 +47,9 @@ pub enum CameraEvent {
 
 /// Starts the worker; frames are analysed at about `fps`.
 pub fn start(camera: CameraFactory, models_dir: PathBuf, fps: f32) -> Link<CameraCmd, CameraEvent> {
-    // Normal priority: a few small frames a second are cheap, and starved of CPU the face
-    // check took seconds per frame while the screen was drawing.
     super::spawn("camera", move |cmds, events| {
+        // A face check takes ~30 ms of CPU; it runs on what drawing leaves over.
+        super::yield_to_frames();
         let mut cam: Option<Box<dyn Camera>> = None;
         let mut camera = Some(camera);
         // The face model loads now, so the device check shows the first verdict at once; the

@@ -46,18 +46,25 @@ pub fn spawn<C: Send + 'static, E: Send + 'static>(
     Link { tx, rx }
 }
 
-/// Lowers the calling thread's priority (niceness 10), and so that of the threads it starts
-/// (Whisper's, ONNX Runtime's): inference yields to the frame loop, then uses what is left.
+/// Puts the calling thread, and the threads it starts (Whisper's, ONNX Runtime's), in the
+/// idle scheduling class: inference runs on whatever CPU the frame loop leaves, so drawing never
+/// waits for a model. Falls back to niceness 19 where the idle class is refused.
 pub fn yield_to_frames() {
-    let lowered = thread_priority::ThreadPriorityValue::try_from(25u8)
-        .map_err(|e| e.to_string())
-        .and_then(|v| {
-            thread_priority::set_current_thread_priority(
-                thread_priority::ThreadPriority::Crossplatform(v),
-            )
-            .map_err(|e| format!("{e:?}"))
-        });
-    if let Err(e) = lowered {
-        tracing::warn!("could not lower a worker thread's priority: {e}");
+    use thread_priority::unix::{
+        NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+        thread_native_id,
+    };
+    let idle = set_thread_priority_and_policy(
+        thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    );
+    if let Err(e) = idle {
+        tracing::debug!("no idle scheduling class ({e:?}): lowering the priority instead");
+        if let Err(e) =
+            thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+        {
+            tracing::warn!("could not lower a worker thread's priority: {e:?}");
+        }
     }
 }
