@@ -59,14 +59,15 @@ def make_clips(tmp):
     return out
 
 
-def station(tmp, models_dir, threads, trim, model="whisper-tiny.en"):
+def station(tmp, models_dir, threads, trim, model="whisper-tiny.en", split=True):
     text = (ROOT / "provisioning/examples/station.toml").read_text()
     text = text.replace('"../../var/data"', f'"{tmp}/data"').replace('"../../var/models"', f'"{Path(models_dir).resolve()}"')
     text = text.replace('roles_dir = "roles"', f'roles_dir = "{ROOT}/provisioning/examples/roles"')
     text = re.sub(r"trim_audio_ctx_en = \w+", f"trim_audio_ctx_en = {'true' if trim else 'false'}", text)
     text = re.sub(r"threads = \d+", f"threads = {threads}", text)
+    text = re.sub(r"split_long_answers = \w+", f"split_long_answers = {'true' if split else 'false'}", text)
     text = re.sub(r'model_en = "[^"]+"', f'model_en = "{model}"', text)
-    path = tmp / f"station-{model}-{'trim' if trim else 'full'}.toml"
+    path = tmp / f"station-{model}-{'trim' if trim else 'full'}-{'split' if split else 'whole'}.toml"
     path.write_text(text)
     return path
 
@@ -117,6 +118,7 @@ def main():
         q8 = "whisper-tiny.en-q8_0"
         systems = {
             "whisper-rs Q8_0, audio window trimmed": ours(a.kiosk, station(tmp, a.models_dir, a.threads, True, q8), clips, a.runs),
+            "whisper-rs Q8_0, trimmed, long answers not split": ours(a.kiosk, station(tmp, a.models_dir, a.threads, True, q8, False), clips, a.runs),
             "whisper-rs f16, audio window trimmed": ours(a.kiosk, station(tmp, a.models_dir, a.threads, True), clips, a.runs),
             "whisper-rs f16, full 30 s window": ours(a.kiosk, station(tmp, a.models_dir, a.threads, False), clips, a.runs),
         }

@@ -84,6 +84,9 @@ pub struct SpeechSettings {
     pub temperature_fallback_zh: bool,
     /// CPU threads for recognition.
     pub threads: usize,
+    /// Cut long answers (≥ 12 s) at a pause near the middle and transcribe both halves at once,
+    /// one thread each (needs a trimmed window and two threads; faster at the same WER).
+    pub split_long_answers: bool,
     /// Flash attention in Whisper (20–25 % faster on this CPU, but it garbled Chinese with base
     /// and failed an English test here: off).
     pub flash_attn: bool,
@@ -101,6 +104,7 @@ impl Default for SpeechSettings {
             temperature_fallback_en: false,
             temperature_fallback_zh: true,
             threads: 2,
+            split_long_answers: true,
             flash_attn: false,
             trailing_silence_ms: 1200,
         }

@@ -28,6 +28,9 @@ pub struct AsrOptions {
     /// Decode again at higher temperatures when the first pass looks wrong. Costly (it re-decodes
     /// often with trimmed windows); English tiny.en keeps the same WER without it, Chinese needs it.
     pub temperature_fallback: bool,
+    /// With a trimmed window and two or more threads, cut a long answer at a pause near its
+    /// middle and transcribe both halves at once (see [`Asr::transcribe`]).
+    pub split_long_answers: bool,
 }
 
 impl Default for AsrOptions {
@@ -38,6 +41,7 @@ impl Default for AsrOptions {
             prompt: None,
             trim_audio_ctx: false,
             temperature_fallback: true,
+            split_long_answers: true,
         }
     }
 }
@@ -110,7 +114,7 @@ impl Asr {
         if samples.is_empty() {
             return Ok(Vec::new());
         }
-        let cut = (opts.trim_audio_ctx && opts.threads >= 2)
+        let cut = (opts.split_long_answers && opts.trim_audio_ctx && opts.threads >= 2)
             .then(|| split_point(samples))
             .flatten();
         if cut.is_some() && self.second.is_none() {

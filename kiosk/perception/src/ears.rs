@@ -71,6 +71,7 @@ impl Ears {
                 prompt,
                 trim_audio_ctx: trim,
                 temperature_fallback: fallback,
+                split_long_answers: s.split_long_answers,
             },
             endpoint: endpoint(s),
         })
