@@ -156,6 +156,7 @@ impl SpokenMic {
 
 impl Microphone for SpokenMic {
     fn start(&mut self) -> Result<Receiver<Vec<f32>>, MicError> {
+        self.playing = None;
         let captured = self.inner.start()?;
         if let Some(clip) = self.clips.pop_front() {
             match speaker::play(&clip) {
@@ -167,6 +168,7 @@ impl Microphone for SpokenMic {
     }
 
     fn stop(&mut self) {
+        self.playing = None;
         self.inner.stop();
     }
 
