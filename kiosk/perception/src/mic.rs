@@ -187,13 +187,18 @@ impl CpalMic {
     }
 }
 
+/// An audio device's name for messages and logs.
+pub(crate) fn device_name(device: &cpal::Device) -> String {
+    device
+        .description()
+        .map(|d| d.to_string())
+        .unwrap_or_else(|_| "default".into())
+}
+
 impl Microphone for CpalMic {
     fn start(&mut self) -> Result<Receiver<Vec<f32>>, MicError> {
         let device = self.open()?;
-        let name = device
-            .description()
-            .map(|d| d.to_string())
-            .unwrap_or_else(|_| "default".into());
+        let name = device_name(&device);
         let fail = |detail: String| MicError::Start {
             device: name.clone(),
             detail,
@@ -223,7 +228,6 @@ impl Microphone for CpalMic {
         if let cpal::SupportedBufferSize::Range { min, max } = supported.buffer_size() {
             config.buffer_size = cpal::BufferSize::Fixed(want.clamp(*min, *max));
         }
-        tracing::info!(buffer = ?config.buffer_size, device = %name, rate = config.sample_rate, channels = config.channels, format = ?supported.sample_format(), "microphone opened");
         let (tx, rx) = channel();
         let format = supported.sample_format();
         let build = |config: cpal::StreamConfig| -> Result<cpal::Stream, MicError> {
@@ -257,13 +261,19 @@ impl Microphone for CpalMic {
             .map_err(|e| fail(e.to_string()))
         };
         // Some devices refuse a buffer size inside the range they report: then their own.
-        let stream = build(config).or_else(|e| {
-            tracing::debug!("{e}: retrying with the device's buffer size");
-            build(cpal::StreamConfig {
-                buffer_size: cpal::BufferSize::Default,
-                ..config
-            })
-        })?;
+        let (stream, buffer) = match build(config) {
+            Ok(s) => (s, config.buffer_size),
+            Err(e) => {
+                tracing::debug!("{e}: retrying with the device's buffer size");
+                let own = cpal::BufferSize::Default;
+                let stream = build(cpal::StreamConfig {
+                    buffer_size: own,
+                    ..config
+                })?;
+                (stream, own)
+            }
+        };
+        tracing::info!(?buffer, device = %name, rate = config.sample_rate, channels = config.channels, ?format, "microphone opened");
         stream.play().map_err(|e| fail(e.to_string()))?;
         self.stream = Some(stream);
         Ok(rx)

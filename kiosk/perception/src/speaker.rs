@@ -73,13 +73,14 @@ pub fn play(samples: &[f32]) -> Result<Playing, SpeakerError> {
     let device = cpal::default_host()
         .default_output_device()
         .ok_or(SpeakerError::NoDevice)?;
-    let name = device
-        .description()
-        .map(|d| d.to_string())
-        .unwrap_or_else(|_| "default".into());
+    let name = crate::mic::device_name(&device);
     let config_err = |detail: String| SpeakerError::Config {
         device: name.clone(),
         detail,
+    };
+    let start_err = |e: &dyn std::fmt::Display| SpeakerError::Start {
+        device: name.clone(),
+        detail: e.to_string(),
     };
     let f32_configs: Vec<_> = device
         .supported_output_configs()
@@ -125,14 +126,8 @@ pub fn play(samples: &[f32]) -> Result<Playing, SpeakerError> {
             },
             None,
         )
-        .map_err(|e| SpeakerError::Start {
-            device: name.clone(),
-            detail: e.to_string(),
-        })?;
-    stream.play().map_err(|e| SpeakerError::Start {
-        device: name.clone(),
-        detail: e.to_string(),
-    })?;
+        .map_err(|e| start_err(&e))?;
+    stream.play().map_err(|e| start_err(&e))?;
     Ok(Playing {
         _stream: stream,
         length,
