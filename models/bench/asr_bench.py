@@ -9,6 +9,7 @@ faster-whisper comes from PyPI into a bench-only venv (provisioning/dev.sh bench
 """
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -72,16 +73,27 @@ def station(tmp, models_dir, threads, trim, model="whisper-tiny.en", split=True)
     return path
 
 
+KERNELS = re.compile(r"whisper CPU kernels kernels=(.*)")
+
+
 def ours(kiosk, st, clips, runs):
     files = [str(c[0]) for c in clips.values() for _ in range(runs + 1)]
-    out = subprocess.run([kiosk, "transcribe", "--station", str(st), "--locale", "en", "--json", *files],
-                         check=True, capture_output=True, text=True).stdout
-    rows = json.loads(out)
+    done = subprocess.run([kiosk, "transcribe", "--station", str(st), "--locale", "en", "--json", *files],
+                          check=True, capture_output=True, text=True,
+                          env={**os.environ, "RUST_LOG": "kiosk_perception::asr=info", "NO_COLOR": "1"})
+    kernels = KERNELS.search(done.stderr)
+    if kernels and not ours.kernels:
+        ours.kernels = kernels.group(1).strip()
+        print(f"whisper-rs CPU kernels: {ours.kernels}", file=sys.stderr)
+    rows = json.loads(done.stdout)
     res = {}
     for k, name in enumerate(clips):
         mine = rows[k * (runs + 1):(k + 1) * (runs + 1)][1:]  # first run of each clip is a warm-up
         res[name] = (statistics.median(r["asr_ms"] for r in mine), mine[-1]["transcript"])
     return res
+
+
+ours.kernels = None
 
 
 def faster(model_dir, clips, runs, threads, compute_type):
@@ -124,7 +136,8 @@ def main():
         }
         for ct in ("float32", "int8"):
             systems[f"faster-whisper {ct}"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, ct)
-    print(f"ASR benchmark — Whisper tiny.en, {a.threads} threads, greedy, median of {a.runs} warm runs")
+    print(f"ASR benchmark — Whisper tiny.en, {a.threads} threads, greedy, median of {a.runs} warm runs; "
+          f"whisper-rs CPU kernels: {ours.kernels or 'unknown'}")
     print("| clip | system | time, ms | WER |")
     print("|---|---|---:|---:|")
     for name, (_, ref, secs) in clips.items():

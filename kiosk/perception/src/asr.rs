@@ -79,7 +79,10 @@ impl Asr {
     /// attention is faster on CPU but degraded transcripts in our tests; stations keep it off.
     pub fn load(models_dir: &Path, name: &str, flash_attn: bool) -> Result<Self, ModelError> {
         static HOOKS: std::sync::Once = std::sync::Once::new();
-        HOOKS.call_once(whisper_rs::install_logging_hooks);
+        HOOKS.call_once(|| {
+            whisper_rs::install_logging_hooks();
+            tracing::info!(kernels = %cpu_kernels(), "whisper CPU kernels");
+        });
         let path = verified(models_dir, name)?;
         let load = |detail: String| ModelError::Load {
             name: name.to_string(),
@@ -161,6 +164,28 @@ impl Asr {
             detail,
         }
     }
+}
+
+/// The CPU kernels whisper.cpp was built with, e.g. `AVX2 F16C FMA AVX512 LLAMAFILE REPACK`.
+/// Without `LLAMAFILE` (llamafile's matrix kernels, switched on in `.cargo/config.toml`) the
+/// encoder is about a third slower: `kiosk check` and the bench show this.
+pub fn cpu_kernels() -> &'static str {
+    // Read once: whisper.cpp writes the text into one static buffer on every call.
+    static KERNELS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KERNELS.get_or_init(|| kernels_on(whisper_rs::print_system_info()))
+}
+
+/// The names set to 1 in whisper.cpp's system info (`CPU : SSE3 = 1 | AVX = 1 | … |`).
+fn kernels_on(info: &str) -> String {
+    let on: Vec<&str> = info
+        .split('|')
+        .filter_map(|part| {
+            let (key, value) = part.rsplit_once('=')?;
+            let key = key.rsplit(':').next()?.trim();
+            (value.trim() == "1" && !key.is_empty()).then_some(key)
+        })
+        .collect();
+    on.join(" ")
 }
 
 /// Answers shorter than this are transcribed in one piece.
@@ -320,6 +345,17 @@ mod tests {
         assert_eq!(at(&tone_with_gaps(20.0, &[])), None);
         assert_eq!(at(&tone_with_gaps(20.0, &[(10.0, 0.1)])), None);
         assert_eq!(at(&tone_with_gaps(20.0, &[(2.0, 1.0)])), None);
+    }
+
+    #[test]
+    fn kernel_names_are_read_off_the_system_info() {
+        let info = "WHISPER : COREML = 0 | OPENVINO = 0 | CPU : SSE3 = 1 | AVX512 = 1 | LLAMAFILE = 1 | OPENMP = 0 | REPACK = 1 |";
+        assert_eq!(kernels_on(info), "SSE3 AVX512 LLAMAFILE REPACK");
+        let ours = cpu_kernels();
+        assert!(
+            ours.contains("LLAMAFILE"),
+            "built without llamafile's kernels: {ours}"
+        );
     }
 
     #[test]

@@ -70,7 +70,16 @@ pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
         rows.push(Row {
             what: format!("speech recognition {lang} ({model})"),
             ok: asr.is_ok(),
-            detail: asr.map_or_else(|e| e, |_| format!("loaded and ran in {} ms", t.as_millis())),
+            detail: asr.map_or_else(
+                |e| e,
+                |_| {
+                    format!(
+                        "loaded and ran in {} ms (CPU kernels: {})",
+                        t.as_millis(),
+                        kiosk_perception::asr::cpu_kernels()
+                    )
+                },
+            ),
         });
     }
     let (face, t) = timed(|| {
