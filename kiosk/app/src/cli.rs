@@ -119,6 +119,17 @@ pub enum Command {
     },
     /// Open the fullscreen kiosk app (candidate interview and manager review).
     Run(RunArgs),
+    /// The frame-rate bench's peer: an empty window like the kiosk's for some seconds, then its
+    /// frame times as JSON (`kiosk run --bench-fps` runs it first, in a process of its own).
+    #[command(hide = true)]
+    EmptyWindow {
+        /// How long to run.
+        #[arg(long, default_value_t = 12.0)]
+        seconds: f64,
+        /// A 1280×800 window instead of fullscreen.
+        #[arg(long)]
+        windowed: bool,
+    },
     /// Print an argon2id hash of a manager PIN for `manager_pin_hash` in station.toml.
     SetPin {
         /// The PIN (4–12 digits).

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod app;
+pub mod bench;
 pub mod demo;
 pub mod devices;
 pub mod pin_gate;

@@ -10,7 +10,8 @@ use bevy::window::{MonitorSelection, WindowMode};
 use bevy::winit::{UpdateMode, WinitSettings};
 
 use crate::app::{KioskPlugin, Setup};
-use crate::demo::{self, FrameLog, Script};
+use crate::bench::{self, FrameLog, FrameStats};
+use crate::demo::{self, Script};
 
 /// The font file with [`crate::theme::FONT_FAMILY`]: Chinese and Latin glyphs (Debian package
 /// `fonts-wqy-microhei`, Apache-2.0 / GPLv3 with the font exception).
@@ -25,6 +26,8 @@ pub struct RunOptions {
     pub script: Option<Script>,
     /// Print a frame-time table when the app exits.
     pub bench: bool,
+    /// The empty window's frame times, for the table (see [`bench::run_empty_window`]).
+    pub bench_peer: Option<FrameStats>,
     /// The font file (default [`DEFAULT_FONT`]).
     pub font: Option<PathBuf>,
 }
@@ -60,7 +63,28 @@ pub fn font(path: &Path) -> Result<Font, RunError> {
 /// Runs the kiosk until it exits (window closed, or the script's end).
 pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
     let font = font(opts.font.as_deref().unwrap_or(Path::new(DEFAULT_FONT)))?;
-    let mode = if opts.windowed {
+    let mut app = window_app(opts.windowed);
+    // Registered before any text is laid out; the handle is kept so the font stays loaded.
+    let handle = app.world_mut().resource_mut::<Assets<Font>>().add(font);
+    app.insert_resource(UiFont(handle));
+    app.add_plugins(KioskPlugin::new(setup));
+    if let Some(script) = opts.script {
+        app.insert_resource(script).add_systems(Update, demo::drive);
+    }
+    if opts.bench {
+        app.insert_resource(FrameLog::with_peer(opts.bench_peer))
+            .add_systems(Last, (bench::log_frames, print_bench).chain());
+    }
+    match app.run() {
+        AppExit::Success => Ok(()),
+        AppExit::Error(code) => Err(RunError::Exit(code.get())),
+    }
+}
+
+/// The window, frame pacing, clear colour and UI camera, shared by the kiosk and the empty
+/// window it is benchmarked against.
+pub(crate) fn window_app(windowed: bool) -> App {
+    let mode = if windowed {
         WindowMode::Windowed
     } else {
         WindowMode::BorderlessFullscreen(MonitorSelection::Primary)
@@ -84,9 +108,6 @@ pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
                 ..default()
             }),
     );
-    // Registered before any text is laid out; the handle is kept so the font stays loaded.
-    let handle = app.world_mut().resource_mut::<Assets<Font>>().add(font);
-    app.insert_resource(UiFont(handle));
     // At most one frame every 16 ms (≈ 60 fps): the UI needs no more, and the CPU left over
     // goes to the models.
     app.insert_resource(WinitSettings {
@@ -95,23 +116,12 @@ pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
     });
     // The background is the clear colour: no full-screen quad to shade every frame.
     app.insert_resource(ClearColor(crate::theme::BG));
-    app.add_plugins(KioskPlugin::new(setup))
-        .add_systems(Startup, |mut commands: Commands| {
-            // No multisampling and no UI anti-aliasing: flat UI gains little from them, and they
-            // cost most on a software rasteriser (Mesa llvmpipe when there is no GPU).
-            commands.spawn((Camera2d, Msaa::Off, UiAntiAlias::Off));
-        });
-    if let Some(script) = opts.script {
-        app.insert_resource(script).add_systems(Update, demo::drive);
-    }
-    if opts.bench {
-        app.init_resource::<FrameLog>()
-            .add_systems(Last, (demo::log_frames, print_bench).chain());
-    }
-    match app.run() {
-        AppExit::Success => Ok(()),
-        AppExit::Error(code) => Err(RunError::Exit(code.get())),
-    }
+    app.add_systems(Startup, |mut commands: Commands| {
+        // No multisampling and no UI anti-aliasing: flat UI gains little from them, and they
+        // cost most on a software rasteriser (Mesa llvmpipe when there is no GPU).
+        commands.spawn((Camera2d, Msaa::Off, UiAntiAlias::Off));
+    });
+    app
 }
 
 /// Keeps the UI font loaded.

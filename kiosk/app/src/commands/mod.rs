@@ -74,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run(args) => run::run(args),
         Command::SetPin { pin } => run::set_pin(&pin),
+        Command::EmptyWindow { seconds, windowed } => run::empty_window(seconds, windowed),
         Command::Check {
             station,
             camera_index,

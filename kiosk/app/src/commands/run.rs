@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use kiosk_config::{Station, load_catalog};
 use kiosk_perception::camera::{Camera, FileCamera, NokhwaCamera};
 use kiosk_perception::mic::{CpalMic, Microphone};
+use kiosk_ui::bench::FrameStats;
 use kiosk_ui::demo::Script;
 use kiosk_ui::devices::{AlsaFileMic, ClipsMic, SpokenMic};
 use kiosk_ui::run::{RunOptions, run as run_app};
@@ -125,9 +126,47 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
             windowed: a.windowed,
             script,
             bench: a.bench_fps,
+            bench_peer: if a.bench_fps {
+                measure_peer(a.windowed)
+            } else {
+                None
+            },
             font: a.font,
         },
     )?;
+    Ok(())
+}
+
+/// The empty-window peer of `--bench-fps`, measured in a child process (one event loop per
+/// process). None, with a warning, when it cannot be: the kiosk's own table is still printed.
+fn measure_peer(windowed: bool) -> Option<FrameStats> {
+    let exe = std::env::current_exe().ok()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["empty-window", "--seconds", "12"]);
+    if windowed {
+        cmd.arg("--windowed");
+    }
+    let out = match cmd.stderr(std::process::Stdio::inherit()).output() {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => {
+            tracing::warn!(status = %out.status, "the empty-window peer failed");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start the empty-window peer");
+            return None;
+        }
+    };
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| tracing::warn!(error = %e, "the empty-window peer printed no frame times"))
+        .ok()
+}
+
+/// Runs the empty window and prints its frame times as JSON.
+pub fn empty_window(seconds: f64, windowed: bool) -> anyhow::Result<()> {
+    let stats = kiosk_ui::bench::run_empty_window(windowed, seconds)
+        .ok_or_else(|| anyhow::anyhow!("the empty window drew no frames in {seconds} s"))?;
+    println!("{}", serde_json::to_string(&stats)?);
     Ok(())
 }
 

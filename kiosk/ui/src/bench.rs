@@ -1,0 +1,207 @@
+//! The frame-rate bench: frame times per screen through a scripted interview, beside its peer —
+//! an empty Bevy window of the same size, camera, pacing and renderer, measured just before in a
+//! child process (winit allows one event loop per process) — with the ratio between the two.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::state::Screen;
+
+/// Frames skipped at the start of a run (window creation, shader compilation).
+const WARM_UP_FRAMES: usize = 30;
+
+/// The frame rate the app aims for while the models run.
+pub const TARGET_FPS: f64 = 55.0;
+
+/// Summary of a series of frame times.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FrameStats {
+    /// Frames measured.
+    pub frames: usize,
+    /// Frames per second over the series.
+    pub fps: f64,
+    /// Median frame time.
+    pub p50_ms: f64,
+    /// 99th-percentile frame time.
+    pub p99_ms: f64,
+}
+
+impl FrameStats {
+    /// None for an empty series.
+    pub fn of(mut times: Vec<Duration>) -> Option<Self> {
+        if times.is_empty() {
+            return None;
+        }
+        times.sort();
+        let total: Duration = times.iter().sum();
+        let p = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+        Some(Self {
+            frames: times.len(),
+            fps: times.len() as f64 / total.as_secs_f64(),
+            p50_ms: p(0.5),
+            p99_ms: p(0.99),
+        })
+    }
+}
+
+/// Frame times of the kiosk, for the frame-rate bench.
+#[derive(Resource, Debug, Default)]
+pub struct FrameLog {
+    last: Option<Instant>,
+    /// (screen, frame time).
+    pub frames: Vec<(Screen, Duration)>,
+    /// The empty window measured on the same machine just before, if it could be.
+    pub peer: Option<FrameStats>,
+}
+
+/// Records every frame's duration.
+pub fn log_frames(mut log: ResMut<FrameLog>, screen: Res<State<Screen>>) {
+    let now = Instant::now();
+    if let Some(last) = log.last.replace(now) {
+        log.frames.push((*screen.get(), now - last));
+    }
+}
+
+impl FrameLog {
+    /// An empty log, to be shown beside the peer's frame times.
+    pub fn with_peer(peer: Option<FrameStats>) -> Self {
+        Self {
+            peer,
+            ..Self::default()
+        }
+    }
+
+    /// A table: frames, mean fps, median and 99th-percentile frame time, overall and per screen
+    /// (the question screen is where capture, VAD, Whisper and the face model all run), the
+    /// empty-window peer, and each row's frame rate as a share of the peer's.
+    pub fn table(&self) -> String {
+        let row = |label: &str, stats: Option<FrameStats>| {
+            let Some(st) = stats else {
+                return format!("| {label} | 0 | — | — | — | — | — |\n");
+            };
+            let ratio = self
+                .peer
+                .map_or_else(|| "—".to_string(), |p| format!("{:.2}", st.fps / p.fps));
+            let target = if st.fps >= TARGET_FPS {
+                "met"
+            } else {
+                "NOT met"
+            };
+            format!(
+                "| {label} | {} | {:.1} | {:.1} | {:.1} | {ratio} | ≥ {TARGET_FPS} fps: {target} |\n",
+                st.frames, st.fps, st.p50_ms, st.p99_ms
+            )
+        };
+        let on = |screen: Option<Screen>| {
+            let times = self
+                .frames
+                .iter()
+                .skip(WARM_UP_FRAMES)
+                .filter(|f| screen.is_none_or(|s| f.0 == s))
+                .map(|f| f.1)
+                .collect();
+            FrameStats::of(times)
+        };
+        let mut s = String::from(
+            "| frames | count | mean fps | p50 ms | p99 ms | ÷ empty window | target |\n|---|---:|---:|---:|---:|---:|---|\n",
+        );
+        s += &row(
+            "empty Bevy window, same size and renderer (peer)",
+            self.peer,
+        );
+        s += &row("whole run", on(None));
+        s += &row("attract screen (idle)", on(Some(Screen::Attract)));
+        s += &row(
+            "device check (camera + face model, mic + VAD)",
+            on(Some(Screen::DeviceCheck)),
+        );
+        s += &row(
+            "question screen (mic + VAD, Whisper, face model)",
+            on(Some(Screen::Question)),
+        );
+        if self.peer.is_none() {
+            s += "(the empty-window peer could not be measured: see the log)\n";
+        }
+        s
+    }
+}
+
+/// Runs the peer: the kiosk's window, camera, frame pacing and clear colour with nothing on
+/// them, for `seconds`, and returns its frame times (after the warm-up). Call it in a process of
+/// its own: it runs a winit event loop.
+pub fn run_empty_window(windowed: bool, seconds: f64) -> Option<FrameStats> {
+    let times: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let log = Arc::clone(&times);
+    let mut app = crate::run::window_app(windowed);
+    let (mut last, started) = (None::<Instant>, Instant::now());
+    app.add_systems(Last, move |mut exit: MessageWriter<AppExit>| {
+        let now = Instant::now();
+        if let Some(prev) = last.replace(now) {
+            log.lock().expect("frame log").push(now - prev);
+        }
+        if (now - started).as_secs_f64() >= seconds {
+            exit.write(AppExit::Success);
+        }
+    });
+    app.run();
+    let times = std::mem::take(&mut *times.lock().expect("frame log"));
+    FrameStats::of(times.into_iter().skip(WARM_UP_FRAMES).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: &[u64]) -> Vec<Duration> {
+        v.iter().map(|&m| Duration::from_millis(m)).collect()
+    }
+
+    #[test]
+    fn stats_summarise_frame_times() {
+        let st = FrameStats::of(ms(&[20, 10, 30, 20])).expect("stats");
+        assert_eq!(st.frames, 4);
+        assert!((st.fps - 50.0).abs() < 1e-9, "{}", st.fps);
+        assert!((st.p50_ms - 20.0).abs() < 1e-9);
+        assert!(
+            (st.p99_ms - 20.0).abs() < 1e-9,
+            "index 2 of 4 sorted: {}",
+            st.p99_ms
+        );
+        assert_eq!(FrameStats::of(Vec::new()), None);
+    }
+
+    #[test]
+    fn the_table_gives_each_screen_as_a_share_of_the_empty_window() {
+        let mut log = FrameLog::with_peer(FrameStats::of(ms(&[16; 10])));
+        log.frames = std::iter::repeat_n((Screen::Attract, Duration::from_millis(16)), 40)
+            .chain(std::iter::repeat_n(
+                (Screen::Question, Duration::from_millis(32)),
+                40,
+            ))
+            .collect();
+        let table = log.table();
+        let line = |label: &str| {
+            table
+                .lines()
+                .find(|l| l.starts_with(&format!("| {label}")))
+                .unwrap_or_else(|| panic!("no {label} row in\n{table}"))
+                .to_string()
+        };
+        assert!(
+            line("question screen").contains("| 31.2 | 32.0 | 32.0 | 0.50 | ≥ 55 fps: NOT met |"),
+            "{table}"
+        );
+        assert!(
+            line("attract screen").contains("| 1.00 | ≥ 55 fps: met |"),
+            "{table}"
+        );
+        assert!(
+            line("empty Bevy window").contains("| 10 | 62.5 |"),
+            "{table}"
+        );
+        assert!(line("device check").contains("| 0 | — |"), "{table}");
+    }
+}
