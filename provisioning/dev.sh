@@ -32,6 +32,29 @@ install_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# Packages whose Debian 12 version is too old, listed in packages.txt as "name >=version suite":
+# installed from that suite (bookworm-backports, which is added to apt's sources if missing).
+install_newer() {
+    local name min suite have
+    while read -r name min suite; do
+        have=$(dpkg-query -W -f='${Version}' "$name" 2>/dev/null || true)
+        if [ -n "$have" ] && dpkg --compare-versions "$have" ge "$min"; then
+            continue
+        fi
+        if ! grep -rqs -- "$suite" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+            say "adding Debian's $suite archive to apt's sources (for $name ≥ $min)"
+            echo "deb http://deb.debian.org/debian $suite main" |
+                as_root tee "/etc/apt/sources.list.d/$suite.list" >/dev/null
+        fi
+        say "installing $name ≥ $min from $suite (have: ${have:-none})"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            -t "$suite" "$name"
+        have=$(dpkg-query -W -f='${Version}' "$name" 2>/dev/null || true)
+        dpkg --compare-versions "${have:-0}" ge "$min" || die "$name $have is older than $min after installing it from $suite"
+    done < <(grep -v '^\s*#' "$here/packages.txt" | awk 'NF >= 3 && $2 ~ /^>=/ {sub(/^>=/, "", $2); print $1, $2, $3}')
+}
+
 check_rust() {
     # Debian 12's own rustc (1.63) is too old for this workspace (edition 2024 needs ≥ 1.88).
     [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
@@ -44,6 +67,7 @@ check_rust() {
 
 setup() {
     install_packages
+    install_newer
     check_rust
 }
 
