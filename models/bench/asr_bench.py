@@ -115,6 +115,16 @@ def faster(model_dir, clips, runs, threads, compute_type):
     return res
 
 
+def cpu_times():
+    """(total, steal) clock ticks from /proc/stat, or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(t) for t in f.readline().split()[1:9]]
+        return sum(ticks), ticks[7]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("kiosk")
@@ -123,6 +133,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
+    cpu_start = cpu_times()
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         clips = make_clips(tmp)
@@ -153,6 +164,10 @@ def main():
         fw_ms, fw_text = systems[best][name]
         print(f"| {name} | {ours_ms:.0f} ms | {fw_ms:.0f} ms ({best.split()[-1]}) | {fw_ms / ours_ms:.2f}× | "
               f"{wer(ref, ours_text):.1%} / {wer(ref, fw_text):.1%} |")
+    cpu_end = cpu_times()
+    if cpu_start and cpu_end and cpu_end[0] > cpu_start[0]:
+        steal = (cpu_end[1] - cpu_start[1]) / (cpu_end[0] - cpu_start[0])
+        print(f"CPU time taken by the hypervisor during the run (steal): {steal:.0%}")
 
 
 if __name__ == "__main__":

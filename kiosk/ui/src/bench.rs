@@ -55,6 +55,46 @@ pub struct FrameLog {
     pub frames: Vec<(Screen, Duration)>,
     /// The empty window measured on the same machine just before, if it could be.
     pub peer: Option<FrameStats>,
+    /// The machine's CPU counters when the log started (Linux).
+    cpu_at_start: Option<CpuTimes>,
+}
+
+/// The machine's CPU time counters from `/proc/stat`, in clock ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// All time, idle included.
+    pub total: u64,
+    /// Time a hypervisor ran something else while this machine wanted the CPU ("steal").
+    pub steal: u64,
+}
+
+impl CpuTimes {
+    /// Now, on Linux; None elsewhere.
+    pub fn now() -> Option<Self> {
+        Self::parse(&std::fs::read_to_string("/proc/stat").ok()?)
+    }
+
+    /// The `cpu` line of `/proc/stat`: user nice system idle iowait irq softirq steal …
+    pub fn parse(stat: &str) -> Option<Self> {
+        let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+        let ticks: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        Some(Self {
+            total: ticks.iter().sum(),
+            steal: *ticks.get(7)?,
+        })
+    }
+
+    /// The share of the CPU time between `self` and `later` that the hypervisor took.
+    pub fn steal_share(&self, later: &Self) -> Option<f64> {
+        let total = later.total.checked_sub(self.total)?;
+        (total > 0).then(|| later.steal.saturating_sub(self.steal) as f64 / total as f64)
+    }
 }
 
 /// Records every frame's duration.
@@ -70,6 +110,7 @@ impl FrameLog {
     pub fn with_peer(peer: Option<FrameStats>) -> Self {
         Self {
             peer,
+            cpu_at_start: CpuTimes::now(),
             ..Self::default()
         }
     }
@@ -125,6 +166,16 @@ impl FrameLog {
         if self.peer.is_none() {
             s += "(the empty-window peer could not be measured: see the log)\n";
         }
+        let steal = self
+            .cpu_at_start
+            .zip(CpuTimes::now())
+            .and_then(|(a, b)| a.steal_share(&b));
+        if let Some(steal) = steal {
+            s += &format!(
+                "CPU time taken by the hypervisor during the run (steal): {:.0} %\n",
+                steal * 100.0
+            );
+        }
         s
     }
 }
@@ -172,6 +223,21 @@ mod tests {
             st.p99_ms
         );
         assert_eq!(FrameStats::of(Vec::new()), None);
+    }
+
+    #[test]
+    fn steal_is_read_off_proc_stat() {
+        let a = CpuTimes::parse("cpu  100 0 50 800 0 0 0 50 0 0\ncpu0 1 2 3\n").expect("parsed");
+        assert_eq!(
+            a,
+            CpuTimes {
+                total: 1000,
+                steal: 50
+            }
+        );
+        let b = CpuTimes::parse("cpu  200 0 100 1500 0 0 0 200 0 0\n").expect("parsed");
+        assert_eq!(a.steal_share(&b), Some(0.15));
+        assert_eq!(CpuTimes::parse("intr 1 2"), None);
     }
 
     #[test]
