@@ -112,6 +112,10 @@ fn every_screen_renders_in_both_languages() {
         stdout.contains("question screen"),
         "frame table printed: {stdout}"
     );
+    assert!(
+        stdout.contains("| empty Bevy window") && !stdout.contains("could not be measured"),
+        "the empty-window peer measured beside it: {stdout}\n{stderr}"
+    );
 
     for locale in ["zh-CN", "en"] {
         for s in SCREENS {

@@ -197,7 +197,7 @@ pub fn run_empty_window(windowed: bool, seconds: f64) -> Option<FrameStats> {
             exit.write(AppExit::Success);
         }
     });
-    crate::run::single_threaded_schedules(&mut app);
+    app.add_plugins(crate::run::OneThreadSchedules);
     app.run();
     let times = std::mem::take(&mut *times.lock().expect("frame log"));
     FrameStats::of(times.into_iter().skip(WARM_UP_FRAMES).collect())

@@ -77,7 +77,7 @@ pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
         app.insert_resource(FrameLog::with_peer(opts.bench_peer))
             .add_systems(Last, (bench::log_frames, print_bench).chain());
     }
-    single_threaded_schedules(&mut app);
+    app.add_plugins(OneThreadSchedules);
     match app.run() {
         AppExit::Success => Ok(()),
         AppExit::Error(code) => Err(RunError::Exit(code.get())),
@@ -130,18 +130,26 @@ pub(crate) fn window_app(windowed: bool) -> App {
 /// Runs every schedule of the app and of its render world on one thread each. On a two-core
 /// kiosk Bevy's multi-threaded executor mostly adds thread wake-ups (several thousand a second,
 /// measured) that compete with drawing and the models; the render world still runs beside the
-/// main one (pipelined rendering).
-pub(crate) fn single_threaded_schedules(app: &mut App) {
-    fn set(world: &mut World) {
-        if let Some(mut schedules) = world.get_resource_mut::<Schedules>() {
-            for (_, schedule) in schedules.iter_mut() {
-                schedule.set_executor(SingleThreadedExecutor::new());
+/// main one (pipelined rendering). Add it last: it sets the executors in `cleanup`, after every
+/// other plugin has finished adding schedules.
+#[derive(Debug)]
+pub(crate) struct OneThreadSchedules;
+
+impl Plugin for OneThreadSchedules {
+    fn build(&self, _app: &mut App) {}
+
+    fn cleanup(&self, app: &mut App) {
+        fn set(world: &mut World) {
+            if let Some(mut schedules) = world.get_resource_mut::<Schedules>() {
+                for (_, schedule) in schedules.iter_mut() {
+                    schedule.set_executor(SingleThreadedExecutor::new());
+                }
             }
         }
-    }
-    set(app.world_mut());
-    if let Some(render) = app.get_sub_app_mut(RenderApp) {
-        set(render.world_mut());
+        set(app.world_mut());
+        if let Some(render) = app.get_sub_app_mut(RenderApp) {
+            set(render.world_mut());
+        }
     }
 }
 
