@@ -88,6 +88,21 @@ demo_clips() {
     speak cmn-latn-pinyin "$out/zh-CN/1.wav" "wo3 xiang3 zhao3 yi2 ge4 wen3 ding4 de5 gong1 zuo4, li2 jia1 jin4."
     speak cmn-latn-pinyin "$out/zh-CN/2.wav" "ke3 yi3, liang3 ban1 dao3 mei2 you3 wen4 ti2."
     speak cmn-latn-pinyin "$out/zh-CN/3.wav" "wo3 zai4 gong1 chang3 zuo4 guo4 liang3 nian2 liu2 shui3 xian4."
+    # Every spoken question of the example roles read out in English (a store would record its
+    # own, in both languages): var/demo/prompts/<role>/<question>.en.wav.
+    local role id text
+    while IFS=$'\t' read -r role id text; do
+        mkdir -p "var/demo/prompts/$role"
+        speak en-gb "var/demo/prompts/$role/$id.en.wav" "$text"
+    done < <(python3 - provisioning/examples/roles <<'PY'
+import pathlib, sys, tomllib
+for f in sorted(pathlib.Path(sys.argv[1]).glob("*.toml")):
+    role = tomllib.loads(f.read_text())
+    for q in role.get("questions", []):
+        if q.get("kind") == "spoken" and q.get("prompt", {}).get("en"):
+            print(role["id"], q["id"], q["prompt"]["en"], sep="\t")
+PY
+)
 }
 
 # A private PulseAudio (stopped when the demo ends) whose default speaker is a null sink and
@@ -126,7 +141,7 @@ demo() {
     demo_pulse
     local kiosk=("$bin" run --station provisioning/examples/station.toml
         --demo --demo-locale "${DEMO_LOCALE:-en}" --clips var/demo/clips --speak-clips
-        --camera-file var/models/fixtures/astronaut.png --windowed)
+        --camera-file var/models/fixtures/astronaut.png --prompt-audio var/demo/prompts --windowed)
     if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
         say "the kiosk: a full interview, then the manager's review (PIN 2468); close the window to end"
         "${kiosk[@]}"
@@ -178,7 +193,8 @@ bench() {
     demo_pulse
     xvfb-run -a -s "-screen 0 1280x800x24" "${CARGO_TARGET_DIR:-target}/release/kiosk" run \
         --station provisioning/examples/station.toml --windowed --demo --demo-locale en --exit --bench-fps \
-        --clips var/demo/clips --speak-clips --camera-file var/models/fixtures/astronaut.png
+        --clips var/demo/clips --speak-clips --camera-file var/models/fixtures/astronaut.png \
+        --prompt-audio var/demo/prompts
 }
 
 case "${1:-}" in

@@ -25,6 +25,17 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
         speak(&clips, &format!("{i}"), "en-us", t);
         std::fs::remove_file(clips.join(format!("{i}.raw.wav"))).ok();
     }
+    // The questions are read out before the kiosk listens (the ids of factory-worker.toml).
+    let prompts = dir.path().join("prompts/factory-worker");
+    std::fs::create_dir_all(&prompts).expect("mkdir");
+    for (id, text) in [
+        ("motivation", "Why do you want to work with us?"),
+        ("two-shifts", "Can you work two shifts?"),
+        ("experience", "Tell us about your work experience."),
+    ] {
+        speak(&prompts, &format!("{id}.en"), "en-gb", text);
+        std::fs::remove_file(prompts.join(format!("{id}.en.raw.wav"))).ok();
+    }
     let pulse = PulseLoopback::start(dir.path());
     let run = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1280x800x24"])
@@ -36,6 +47,8 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
         .arg(dir.path().join("clips"))
         .arg("--camera-file")
         .arg(repo_models().join("fixtures/astronaut.png"))
+        .arg("--prompt-audio")
+        .arg(dir.path().join("prompts"))
         .envs(pulse.env())
         .env("RUST_LOG", "warn,kiosk_ui=info,kiosk_perception=info")
         .output()
@@ -50,6 +63,11 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
     assert!(
         stderr.contains("answer playback started") && !stderr.contains("cannot play"),
         "the manager's replay played: {stderr}"
+    );
+    assert!(
+        stderr.matches("question prompt playing").count() >= 3
+            && !stderr.contains("question prompt not spoken"),
+        "each question read out: {stderr}"
     );
 
     let store = kiosk_store::Store::open(&database(dir.path())).expect("store");
@@ -70,6 +88,10 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
     {
         let heard = answer.transcript.to_lowercase();
         assert!(heard.contains(key), "{text:?} heard as {heard:?}");
+        // Recording started after the prompt: the question is not part of the answer.
+        for asked in ["work with us", "shifts?", "experience"] {
+            assert!(!heard.contains(asked), "the prompt was recorded: {heard:?}");
+        }
     }
     assert!(
         d.media.len() >= 3,

@@ -182,6 +182,10 @@ pub struct RunArgs {
     /// with a face image as the camera: watch it without any hardware.
     #[arg(long)]
     pub demo: bool,
+    /// Spoken question prompts: a folder of `<role id>/<question id>.<zh|en>.wav` (16 kHz),
+    /// instead of the station's `prompt_audio_dir`.
+    #[arg(long)]
+    pub prompt_audio: Option<PathBuf>,
     /// Screenshot tour: every screen in both languages saved as PNG in this folder, then exit.
     #[arg(long, conflicts_with = "demo")]
     pub tour: Option<PathBuf>,

@@ -166,6 +166,10 @@ pub struct StationSection {
     /// Roles this store offers (default: every role in `roles_dir`).
     #[serde(default)]
     pub roles: Option<Vec<String>>,
+    /// Spoken question prompts: `<dir>/<role id>/<question id>.<zh|en>.wav`, 16 kHz. A question
+    /// with a file there is read out before the kiosk listens; one without is shown only.
+    #[serde(default)]
+    pub prompt_audio_dir: Option<PathBuf>,
 }
 
 /// `[broker]`.
@@ -211,6 +215,8 @@ pub struct Station {
     pub models_dir: PathBuf,
     /// `roles_dir`, resolved.
     pub roles_dir: PathBuf,
+    /// `prompt_audio_dir`, resolved.
+    pub prompt_audio_dir: Option<PathBuf>,
     /// TLS files, resolved, when all three are configured.
     pub tls: Option<TlsFiles>,
 }
@@ -327,6 +333,7 @@ impl Station {
             data_dir: resolve(&s.data_dir),
             models_dir: resolve(&s.models_dir),
             roles_dir: resolve(&s.roles_dir),
+            prompt_audio_dir: s.prompt_audio_dir.as_deref().map(resolve),
             tls,
             config,
         })

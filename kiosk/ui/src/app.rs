@@ -11,6 +11,7 @@ use kiosk_screening::{Lexicon, RoleConfig};
 use kiosk_store::StationIdentity;
 
 use crate::action::{self, Action};
+use crate::prompts::PromptAudio;
 use crate::state::{Activity, DeviceHealth, ManagerView, Rebuild, Screen, Visit};
 use crate::strings::Strings;
 use crate::workers::Link;
@@ -43,6 +44,8 @@ pub struct Setup {
     pub mic: MicFactory,
     /// Builds the camera (in its worker thread).
     pub camera: CameraFactory,
+    /// The questions that are read out, and their files.
+    pub prompts: PromptAudio,
 }
 
 impl std::fmt::Debug for Setup {
@@ -72,13 +75,14 @@ pub fn build_setup(
         kiosk: station.config.kiosk.clone(),
         speech: station.config.speech.clone(),
         default_locale: s.locale.clone(),
-        roles,
         lexicon: Arc::new(lexicon),
         models_dir: station.models_dir.clone(),
         db: station.database(),
         media_dir: station.data_dir.join("media"),
         mic,
         camera,
+        prompts: PromptAudio::scan(station.prompt_audio_dir.as_deref(), &roles),
+        roles,
     }
 }
 
@@ -93,6 +97,8 @@ pub struct Config {
     pub roles: Vec<RoleConfig>,
     /// Texts.
     pub strings: Strings,
+    /// The questions that are read out.
+    pub prompts: PromptAudio,
 }
 
 impl Config {
@@ -197,6 +203,7 @@ impl Plugin for KioskPlugin {
             default_locale: setup.default_locale.clone(),
             roles: setup.roles,
             strings: Strings::shipped(),
+            prompts: setup.prompts,
         })
         .insert_resource(Visit::new(&setup.default_locale))
         .insert_resource(Activity(Instant::now()))

@@ -181,9 +181,12 @@ impl Microphone for SpokenMic {
     }
 }
 
-/// Plays a 16 kHz answer recording on the default output device, in the background. The
-/// receiver says whether playback could start.
-pub fn play_wav(path: &Path) -> Receiver<Result<(), String>> {
+/// Whether playback started, and then how long it lasts.
+pub type PlaybackStart = Receiver<Result<Duration, String>>;
+
+/// Plays a 16 kHz recording (an answer, a spoken prompt) on the default output device, in the
+/// background. The receiver says whether playback could start, and for how long it plays.
+pub fn play_wav(path: &Path) -> PlaybackStart {
     let (tx, rx) = channel();
     let path = path.to_path_buf();
     std::thread::spawn(move || {
@@ -192,7 +195,7 @@ pub fn play_wav(path: &Path) -> Receiver<Result<(), String>> {
             .and_then(|samples| speaker::play(&samples).map_err(|e| e.to_string()));
         match started {
             Ok(playing) => {
-                let _ = tx.send(Ok(()));
+                let _ = tx.send(Ok(playing.length));
                 std::thread::sleep(playing.length + Duration::from_millis(300));
                 drop(playing);
             }

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod demo;
 pub mod devices;
 pub mod pin_gate;
+pub mod prompts;
 pub mod run;
 pub mod screens;
 pub mod state;

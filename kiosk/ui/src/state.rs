@@ -1,7 +1,7 @@
 //! The app's states (one per screen) and the candidate's visit: what has been chosen and said
 //! so far. A visit is discarded whole on decline or idle timeout; nothing is stored until the end.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use chrono::{DateTime, FixedOffset};
@@ -77,6 +77,13 @@ pub enum Listening {
         id: u64,
         /// When recording started.
         since: Instant,
+    },
+    /// Reading the question out; recording starts once it has been said.
+    Prompting {
+        /// The answer's time limit.
+        limit: Duration,
+        /// When recording starts (known once playback has started).
+        until: Option<Instant>,
     },
     /// All asked; waiting for transcriptions, then saving.
     Finishing,

@@ -1,7 +1,7 @@
 //! The app's logic without a window (MinimalPlugins + StatesPlugin, `app.update()`), with real
 //! models, a real SQLite file, scripted microphone clips (espeak-ng speech and silence) and a
 //! face image as the camera: consent declined, camera declined, silence → repeat → review,
-//! idle timeout, wrong-PIN lockout and a manager decision.
+//! idle timeout, wrong-PIN lockout, a manager decision, and a question read out before recording.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use kiosk_screening::{Lexicon, RepeatReason, parse_lexicon, parse_role};
 use kiosk_store::{Decision, StationIdentity, Store};
 use kiosk_ui::action::Action;
 use kiosk_ui::devices::ClipsMic;
-use kiosk_ui::state::{Field, ManagerView};
+use kiosk_ui::state::{Field, Listening, ManagerView};
 use kiosk_ui::{KioskPlugin, Screen, Setup, Visit};
 use system_tests::{repo_models, speak};
 
@@ -76,6 +76,7 @@ fn kiosk(clips: Vec<Vec<f32>>, tweak: impl FnOnce(&mut KioskSettings)) -> Kiosk 
         default_locale: "en".into(),
         roles: roles(),
         lexicon: Arc::new(lexicon()),
+        prompts: kiosk_ui::prompts::PromptAudio::default(),
         models_dir: repo_models(),
         db: dir.path().join("kiosk.sqlite3"),
         media_dir: dir.path().join("media"),
@@ -486,4 +487,72 @@ fn wrong_pins_lock_the_pad_and_are_audited_and_a_decision_is_recorded() {
     );
     k.tap(Action::Logout);
     assert_eq!(k.screen(), Screen::Attract);
+}
+
+#[test]
+fn a_question_with_prompt_audio_is_read_out_before_the_answer_is_recorded() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let clips = vec![
+        clip(tmp.path(), "check", "hello"),
+        clip(tmp.path(), "a1", "I want a stable job close to home."),
+        clip(tmp.path(), "a2", "Yes, two shifts are fine for me."),
+        clip(
+            tmp.path(),
+            "a3",
+            "I worked on a production line for two years.",
+        ),
+    ];
+    let prompts = tmp.path().join("prompts/factory-worker");
+    std::fs::create_dir_all(&prompts).expect("mkdir");
+    speak(
+        &prompts,
+        "motivation.en",
+        "en-gb",
+        "Why do you want to work with us?",
+    );
+    let mut k = kiosk(clips, |_| {});
+    k.app
+        .world_mut()
+        .resource_mut::<kiosk_ui::app::Config>()
+        .prompts =
+        kiosk_ui::prompts::PromptAudio::scan(Some(&tmp.path().join("prompts")), &roles());
+    k.go_to_details(Action::ConsentVoiceOnly);
+    k.fill_details("factory-worker");
+    k.until(10, "speech heard on the device check", |k| {
+        k.visit().heard_speech
+    });
+    k.tap(Action::Next);
+    assert_eq!(k.screen(), Screen::Question);
+    assert!(
+        matches!(k.visit().listening, Listening::Prompting { .. }),
+        "the first question is read out before anything is recorded: {:?}",
+        k.visit().listening
+    );
+    let captures = k.visit().next_capture;
+    k.tap(Action::Finished);
+    assert_eq!(
+        k.visit().next_capture,
+        captures,
+        "\"I'm done\" while the question is read out records nothing"
+    );
+    // Then the answer is recorded: at the prompt's end, or at once if this machine has no speaker.
+    k.until(15, "recording after the prompt", |k| {
+        matches!(k.visit().listening, Listening::Recording { .. })
+    });
+    k.until(20, "the second question, which has no prompt audio", |k| {
+        k.visit()
+            .session
+            .as_ref()
+            .and_then(|s| s.current())
+            .map(|p| p.index)
+            == Some(1)
+    });
+    assert!(
+        matches!(k.visit().listening, Listening::Recording { .. }),
+        "a question without prompt audio is recorded at once: {:?}",
+        k.visit().listening
+    );
+    k.until(120, "the receipt", |k| {
+        matches!(k.visit().receipt, Some(Ok(_)))
+    });
 }

@@ -32,8 +32,11 @@ fn clips(dir: &Path, locale: &str) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Runs the command.
 pub fn run(a: RunArgs) -> anyhow::Result<()> {
-    let station = Station::load(&a.station)
+    let mut station = Station::load(&a.station)
         .map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
+    if let Some(dir) = &a.prompt_audio {
+        station.prompt_audio_dir = Some(dir.clone());
+    }
     let catalog =
         load_catalog(&station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
     if !matches!(a.demo_locale.as_str(), "en" | "zh-CN") {

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 
 use super::{Redraw, View};
@@ -27,11 +28,13 @@ pub struct QuestionPlugin;
 impl Plugin for QuestionPlugin {
     fn build(&self, app: &mut App) {
         super::register(app, Screen::Question, build);
-        app.add_systems(OnEnter(Screen::Question), begin.before(Redraw))
+        app.init_resource::<PromptVoice>()
+            .add_systems(OnEnter(Screen::Question), begin.before(Redraw))
             .add_systems(
                 Update,
                 (
                     handle,
+                    prompted,
                     heard,
                     transcribed,
                     complete,
@@ -45,6 +48,26 @@ impl Plugin for QuestionPlugin {
     }
 }
 
+/// Between the end of a spoken prompt and listening: the speaker's tail and the room's echo.
+const PROMPT_GAP: Duration = Duration::from_millis(300);
+
+/// The spoken prompt's playback, starting in the background.
+#[derive(Resource, Debug, Default)]
+struct PromptVoice(Option<std::sync::Mutex<crate::devices::PlaybackStart>>);
+
+/// What asking the next question needs.
+#[derive(SystemParam)]
+#[allow(missing_debug_implementations)] // a bundle of resource borrows
+struct Asker<'w> {
+    mic: Res<'w, Mic>,
+    cfg: Res<'w, Config>,
+    voice: ResMut<'w, PromptVoice>,
+}
+
+/// The line above the level meter: "listen to the question", then "listening".
+#[derive(Component, Debug)]
+struct ListenHint;
+
 /// The countdown text.
 #[derive(Component, Debug)]
 struct Countdown;
@@ -57,7 +80,7 @@ fn begin(
     mut commands: Commands,
     cfg: Res<Config>,
     mut visit: ResMut<Visit>,
-    mic: Res<Mic>,
+    mut ask: Asker,
     cam: Res<Cam>,
 ) {
     commands.insert_resource(AwaitingVideo(false));
@@ -71,29 +94,33 @@ fn begin(
         // Observations for the report start with the first question.
         cam.send(CameraCmd::Start);
     }
-    advance(&mut visit, &mic);
+    advance(&mut visit, &mut ask);
 }
 
-/// Moves to what the session says comes next and starts listening for it.
-fn advance(visit: &mut Visit, mic: &Mic) -> Next {
+/// Moves to what the session says comes next and starts listening for it, after reading the
+/// question out when it has prompt audio.
+fn advance(visit: &mut Visit, ask: &mut Asker) -> Next {
+    let mic = &ask.mic;
     let Some(session) = visit.session.as_mut() else {
         return Next::Finished;
     };
     let next = session.advance();
-    let kind = match next {
-        Next::Ask(p) => session.question(p.index).map(|q| (q.kind, q.time_limit_s)),
+    let role = session.role().id.clone();
+    let question = match next {
+        Next::Ask(p) => session
+            .question(p.index)
+            .map(|q| (q.kind, q.time_limit_s, q.id.clone())),
         _ => None,
     };
-    visit.listening = match (next, kind) {
-        (Next::Ask(_), Some((QuestionKind::Spoken, limit))) if visit.mic_error.is_none() => {
-            visit.next_capture += 1;
-            mic.send(CaptureCmd::Listen {
-                id: visit.next_capture,
-                limit: Duration::from_secs(limit.max(1) as u64),
-            });
-            Listening::Recording {
-                id: visit.next_capture,
-                since: Instant::now(),
+    visit.listening = match (next, question) {
+        (Next::Ask(_), Some((QuestionKind::Spoken, limit, id))) if visit.mic_error.is_none() => {
+            let limit = Duration::from_secs(limit.max(1) as u64);
+            match ask.cfg.prompts.get(&role, &id, &visit.locale) {
+                Some(path) => {
+                    ask.voice.0 = Some(std::sync::Mutex::new(crate::devices::play_wav(path)));
+                    Listening::Prompting { limit, until: None }
+                }
+                None => listen(visit, mic, limit),
             }
         }
         (Next::Ask(_), _) => {
@@ -162,7 +189,8 @@ fn build(commands: &mut Commands, v: &View) {
                 );
             });
         } else {
-            theme::text(p, cfg.t(l, "question_listening"), 3.0, theme::MUTED);
+            let hint = theme::text(p, cfg.t(l, "question_listening"), 3.0, theme::MUTED);
+            p.commands().entity(hint).insert(ListenHint);
             theme::bar(p, LevelBar, theme::OK);
             let id = theme::text(p, "", 3.4, theme::ACCENT);
             p.commands().entity(id).insert(Countdown);
@@ -176,8 +204,84 @@ fn build(commands: &mut Commands, v: &View) {
     });
 }
 
-fn countdown(cfg: Res<Config>, visit: Res<Visit>, mut texts: Query<&mut Text, With<Countdown>>) {
+/// Starts recording the answer.
+fn listen(visit: &mut Visit, mic: &Mic, limit: Duration) -> Listening {
+    visit.next_capture += 1;
+    mic.send(CaptureCmd::Listen {
+        id: visit.next_capture,
+        limit,
+    });
+    Listening::Recording {
+        id: visit.next_capture,
+        since: Instant::now(),
+    }
+}
+
+/// While the question is read out: listening starts once it has been said (at once if the
+/// speaker cannot play it: the candidate reads the prompt on screen).
+fn prompted(mut visit: ResMut<Visit>, mut voice: ResMut<PromptVoice>, mic: Res<Mic>) {
+    let Listening::Prompting { limit, until } = visit.listening else {
+        return;
+    };
+    let now = Instant::now();
+    let until = match until {
+        Some(t) => t,
+        None => {
+            let got = voice
+                .0
+                .as_ref()
+                .and_then(|m| m.lock().ok().map(|rx| rx.try_recv()));
+            match got {
+                Some(Err(std::sync::mpsc::TryRecvError::Empty)) => return,
+                Some(Ok(Ok(length))) => {
+                    tracing::info!(ms = length.as_millis() as u64, "question prompt playing");
+                    visit.listening = Listening::Prompting {
+                        limit,
+                        until: Some(now + length + PROMPT_GAP),
+                    };
+                    return;
+                }
+                Some(Ok(Err(e))) => {
+                    tracing::warn!("question prompt not spoken: {e}");
+                    now
+                }
+                Some(Err(std::sync::mpsc::TryRecvError::Disconnected)) | None => now,
+            }
+        }
+    };
+    if now >= until {
+        voice.0 = None;
+        visit.listening = listen(&mut visit, &mic, limit);
+    }
+}
+
+fn countdown(
+    cfg: Res<Config>,
+    visit: Res<Visit>,
+    mut texts: Query<&mut Text, With<Countdown>>,
+    mut hints: Query<&mut Text, (With<ListenHint>, Without<Countdown>)>,
+) {
+    let prompting = matches!(visit.listening, Listening::Prompting { .. });
+    let hint = cfg.t(
+        &visit.locale,
+        if prompting {
+            "question_prompting"
+        } else {
+            "question_listening"
+        },
+    );
+    for mut t in &mut hints {
+        if t.0 != hint {
+            t.0.clone_from(&hint);
+        }
+    }
     let Listening::Recording { since, .. } = &visit.listening else {
+        // A blank line keeps its height, so nothing moves when the countdown starts.
+        for mut t in &mut texts {
+            if prompting && t.0 != "\u{a0}" {
+                t.0 = "\u{a0}".into();
+            }
+        }
         return;
     };
     let Some(q) = visit
@@ -207,10 +311,12 @@ fn handle(
     mut actions: MessageReader<Action>,
     mut visit: ResMut<Visit>,
     mut rebuild: ResMut<Rebuild>,
-    mic: Res<Mic>,
+    mut ask: Asker,
 ) {
     for a in actions.read() {
         match a {
+            // The question is still being read out: nothing recorded yet to finish.
+            Action::Finished if matches!(visit.listening, Listening::Prompting { .. }) => {}
             Action::Finished if visit.listening == Listening::Idle => {
                 // No microphone: skip the spoken question (kept as missing, sent to review).
                 if let Some(s) = visit.session.as_mut()
@@ -220,15 +326,15 @@ fn handle(
                         s.heard_nothing(Response::Missing);
                     }
                 }
-                advance(&mut visit, &mic);
+                advance(&mut visit, &mut ask);
                 rebuild.0 = true;
             }
-            Action::Finished => mic.send(CaptureCmd::Finish),
+            Action::Finished => ask.mic.send(CaptureCmd::Finish),
             Action::Tap(yes) => {
                 if let Some(s) = visit.session.as_mut() {
                     s.tapped(*yes);
                 }
-                advance(&mut visit, &mic);
+                advance(&mut visit, &mut ask);
                 rebuild.0 = true;
             }
             _ => {}
@@ -242,7 +348,7 @@ fn heard(
     mut from_mic: MessageReader<FromMic>,
     mut visit: ResMut<Visit>,
     mut rebuild: ResMut<Rebuild>,
-    mic: Res<Mic>,
+    mut ask: Asker,
     asr: Res<Asr>,
 ) {
     for m in from_mic.read() {
@@ -278,7 +384,7 @@ fn heard(
                 metrics: kiosk_screening::SpeechMetrics::default(),
             });
         }
-        advance(&mut visit, &mic);
+        advance(&mut visit, &mut ask);
         rebuild.0 = true;
     }
 }
@@ -288,7 +394,7 @@ fn transcribed(
     mut from_asr: MessageReader<FromAsr>,
     mut visit: ResMut<Visit>,
     mut rebuild: ResMut<Rebuild>,
-    mic: Res<Mic>,
+    mut ask: Asker,
 ) {
     for m in from_asr.read() {
         let (prompt, response) = match &m.0 {
@@ -302,7 +408,7 @@ fn transcribed(
         }
         if visit.listening == Listening::Finishing {
             // A late "please say that again" is asked now.
-            advance(&mut visit, &mic);
+            advance(&mut visit, &mut ask);
             rebuild.0 = true;
         }
     }

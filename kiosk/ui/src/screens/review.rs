@@ -274,7 +274,7 @@ fn handle(
 
 /// Answer playback starting (or failing) in the background.
 #[derive(Resource, Debug, Default)]
-struct Playback(Option<std::sync::Mutex<std::sync::mpsc::Receiver<Result<(), String>>>>);
+struct Playback(Option<std::sync::Mutex<crate::devices::PlaybackStart>>);
 
 fn playback(
     mut playback: ResMut<Playback>,
@@ -288,7 +288,7 @@ fn playback(
     if let Some(r) = got {
         playback.0 = None;
         match r {
-            Ok(()) => tracing::info!("answer playback started"),
+            Ok(_) => tracing::info!("answer playback started"),
             Err(e) => {
                 tracing::warn!("{e}");
                 view.message = Some(e);
