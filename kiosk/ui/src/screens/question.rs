@@ -1,4 +1,5 @@
-//! The questions: the prompt in large type, a countdown of the answer limit, a live level meter,
+//! The questions: the prompt in large type (read out first when it has prompt audio, and only
+//! then recorded), a countdown of the answer limit, a live level meter,
 //! "I'm done", yes/no buttons for tap questions, "please say that again" once for a silent or
 //! unclear answer. Answers are transcribed in the background while the next question shows.
 
