@@ -166,6 +166,9 @@ impl FrameLog {
         if self.peer.is_none() {
             s += "(the empty-window peer could not be measured: see the log)\n";
         }
+        if cfg!(debug_assertions) {
+            s += "(a debug build: `provisioning/dev.sh bench` measures the release build)\n";
+        }
         let steal = self
             .cpu_at_start
             .zip(CpuTimes::now())
