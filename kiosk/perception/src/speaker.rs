@@ -115,12 +115,15 @@ pub fn play(samples: &[f32]) -> Result<Playing, SpeakerError> {
                 }
             },
             {
-                // Some ALSA plugins report the same error on every period: say it once.
+                // Some ALSA plugins report the same error on every period (PulseAudio's, for
+                // a few milliseconds while its stream starts): say it once, count the rest.
                 let mut reported = 0u64;
                 move |e| {
                     reported += 1;
-                    if reported == 1 || reported.is_power_of_two() {
-                        tracing::warn!(times = reported, "playback: {e}");
+                    if reported == 1 {
+                        tracing::warn!("playback: {e}");
+                    } else if reported.is_power_of_two() {
+                        tracing::debug!(times = reported, "playback: {e}");
                     }
                 }
             },
