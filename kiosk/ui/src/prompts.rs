@@ -9,7 +9,11 @@ use kiosk_screening::{QuestionKind, RoleConfig};
 
 /// The prompt files that exist and can be played, by (role, question, language).
 #[derive(Debug, Clone, Default)]
-pub struct PromptAudio(HashMap<(String, String, &'static str), PathBuf>);
+pub struct PromptAudio {
+    found: HashMap<(String, String, &'static str), PathBuf>,
+    /// Spoken questions × languages looked for.
+    asked: usize,
+}
 
 /// `zh` for Chinese locales, `en` for everything else (as role texts fall back).
 fn lang(locale: &str) -> &'static str {
@@ -22,14 +26,14 @@ impl PromptAudio {
     pub fn scan(dir: Option<&Path>, roles: &[RoleConfig]) -> Self {
         let mut found = HashMap::new();
         let Some(dir) = dir else {
-            return Self(found);
+            return Self::default();
         };
         if !dir.is_dir() {
             tracing::warn!(
                 dir = %dir.display(),
                 "prompt_audio_dir is not a folder: questions are shown, not spoken"
             );
-            return Self(found);
+            return Self::default();
         }
         let mut asked = 0;
         for role in roles {
@@ -60,24 +64,29 @@ impl PromptAudio {
             }
         }
         tracing::info!(dir = %dir.display(), spoken = found.len(), of = asked, "question prompts with audio");
-        Self(found)
+        Self { found, asked }
     }
 
     /// The file to play for a question in a locale, if there is one.
     pub fn get(&self, role: &str, question: &str, locale: &str) -> Option<&Path> {
-        self.0
+        self.found
             .get(&(role.to_string(), question.to_string(), lang(locale)))
             .map(PathBuf::as_path)
     }
 
     /// How many prompts can be spoken.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.found.len()
     }
 
     /// No prompt can be spoken.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.found.is_empty()
+    }
+
+    /// How many (spoken question, language) pairs were looked for.
+    pub fn asked(&self) -> usize {
+        self.asked
     }
 }
 
@@ -102,6 +111,7 @@ mod tests {
         std::fs::write(role_dir.join("motivation.zh.wav"), b"not a wav").expect("write");
         let p = PromptAudio::scan(Some(dir.path()), &roles());
         assert_eq!(p.len(), 1);
+        assert_eq!(p.asked(), 6, "three spoken questions in two languages");
         assert_eq!(
             p.get("factory-worker", "motivation", "en"),
             Some(role_dir.join("motivation.en.wav").as_path())

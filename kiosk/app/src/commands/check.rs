@@ -3,12 +3,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kiosk_config::Station;
+use kiosk_config::{Station, load_catalog};
 use kiosk_perception::camera::{Camera, NokhwaCamera};
 use kiosk_perception::face::FaceDetector;
 use kiosk_perception::mic::{CpalMic, Microphone};
 use kiosk_perception::models::{manifest, verified};
 use kiosk_perception::{Asr, AsrOptions, Vad};
+use kiosk_ui::prompts::PromptAudio;
 
 use crate::UsageError;
 
@@ -22,6 +23,45 @@ fn timed<T>(f: impl FnOnce() -> Result<T, String>) -> (Result<T, String>, Durati
     let t = Instant::now();
     let r = f();
     (r, t.elapsed())
+}
+
+/// Which questions are read out (`[station] prompt_audio_dir`).
+fn prompts_row(st: &Station) -> Row {
+    let what = "spoken question prompts".to_string();
+    let Some(dir) = &st.prompt_audio_dir else {
+        return Row {
+            what,
+            ok: true,
+            detail: "none configured: questions are shown only (prompt_audio_dir)".into(),
+        };
+    };
+    if !dir.is_dir() {
+        return Row {
+            what,
+            ok: false,
+            detail: format!("{} is not a folder (prompt_audio_dir)", dir.display()),
+        };
+    }
+    match load_catalog(st) {
+        Ok(catalog) => {
+            let p = PromptAudio::scan(Some(dir), &catalog.roles);
+            Row {
+                what,
+                ok: true,
+                detail: format!(
+                    "{} of {} spoken questions × languages have playable audio in {}",
+                    p.len(),
+                    p.asked(),
+                    dir.display()
+                ),
+            }
+        }
+        Err(e) => Row {
+            what,
+            ok: false,
+            detail: format!("roles: {e}"),
+        },
+    }
 }
 
 /// Runs the command.
@@ -95,6 +135,7 @@ pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
             |f| format!("{} faces on a blank frame in {} ms", f.len(), t.as_millis()),
         ),
     });
+    rows.push(prompts_row(&st));
     let mut mic = CpalMic::new(None);
     let heard = mic.start().map_err(|e| e.to_string()).and_then(|rx| {
         let got = rx
