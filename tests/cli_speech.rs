@@ -2,7 +2,7 @@
 //! the result stored with its outbox event; a missing model is a clear error.
 
 use serde_json::Value;
-use system_tests::{kiosk, repo_models, speak, station, use_models};
+use system_tests::{kiosk, repo_models, speak, station, station_with_models};
 
 /// `kiosk interview --json` for the factory-worker role in English, with `extra` arguments.
 fn interview_json(station: &str, extra: &[&str], answers: [&str; 3]) -> Value {
@@ -32,8 +32,7 @@ fn interview_json(station: &str, extra: &[&str], answers: [&str; 3]) -> Value {
 #[test]
 fn transcribe_and_interview_from_recorded_answers() {
     let dir = tempfile::tempdir().expect("tmp");
-    let st = station(dir.path());
-    use_models(&st, &repo_models());
+    let st = station_with_models(dir.path());
     let s = st.to_str().expect("utf8");
     let a1 = speak(
         dir.path(),
@@ -174,8 +173,7 @@ fn kiosk_with_mic(args: &[&str], conf: &std::path::Path) -> std::process::Output
 #[test]
 fn the_microphone_path_hears_what_the_file_path_hears() {
     let dir = tempfile::tempdir().expect("tmp");
-    let st = station(dir.path());
-    use_models(&st, &repo_models());
+    let st = station_with_models(dir.path());
     let s = st.to_str().expect("utf8");
     let wav = speak(
         dir.path(),
@@ -244,8 +242,7 @@ fn the_microphone_path_hears_what_the_file_path_hears() {
 #[test]
 fn check_reports_models_microphone_and_camera() {
     let dir = tempfile::tempdir().expect("tmp");
-    let st = station(dir.path());
-    use_models(&st, &repo_models());
+    let st = station_with_models(dir.path());
     let wav = speak(dir.path(), "answer", "en-us", "Hello.");
     let conf = alsa_file_mic(dir.path(), &wav);
     let out = kiosk_with_mic(&["check", "--station", st.to_str().expect("utf8")], &conf);

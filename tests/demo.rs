@@ -6,13 +6,12 @@
 
 use std::process::Command;
 
-use system_tests::{PulseLoopback, binary, database, repo_models, speak, station, use_models};
+use system_tests::{PulseLoopback, binary, database, repo_models, speak, station_with_models};
 
 #[test]
 fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
     let dir = tempfile::tempdir().expect("tmp");
-    let st = station(dir.path());
-    use_models(&st, &repo_models());
+    let st = station_with_models(dir.path());
     let clips = dir.path().join("clips/en");
     std::fs::create_dir_all(&clips).expect("mkdir");
     let said = [
@@ -23,7 +22,6 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
     ];
     for (i, t) in said.iter().enumerate() {
         speak(&clips, &format!("{i}"), "en-us", t);
-        std::fs::remove_file(clips.join(format!("{i}.raw.wav"))).ok();
     }
     // The questions are read out before the kiosk listens (the ids of factory-worker.toml).
     let prompts = dir.path().join("prompts/factory-worker");
@@ -34,7 +32,6 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
         ("experience", "Tell us about your work experience."),
     ] {
         speak(&prompts, &format!("{id}.en"), "en-gb", text);
-        std::fs::remove_file(prompts.join(format!("{id}.en.raw.wav"))).ok();
     }
     let pulse = PulseLoopback::start(dir.path());
     let run = Command::new("xvfb-run")

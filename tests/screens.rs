@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use system_tests::{alsa_file_conf, binary, database, repo_models, speak, station, use_models};
+use system_tests::{alsa_file_conf, binary, database, repo_models, speak, station_with_models};
 
 const SCREENS: [&str; 11] = [
     "1-attract",
@@ -48,8 +48,7 @@ fn variety(img: &image::RgbImage) -> (usize, f64) {
 #[test]
 fn every_screen_renders_in_both_languages() {
     let dir = tempfile::tempdir().expect("tmp");
-    let st = station(dir.path());
-    use_models(&st, &repo_models());
+    let st = station_with_models(dir.path());
     let clips = dir.path().join("clips");
     for (locale, voice, texts) in [
         (
@@ -77,7 +76,6 @@ fn every_screen_renders_in_both_languages() {
         std::fs::create_dir_all(&d).expect("mkdir");
         for (i, t) in texts.iter().enumerate() {
             speak(&d, &format!("{i}"), voice, t);
-            std::fs::remove_file(d.join(format!("{i}.raw.wav"))).ok();
         }
     }
     let infile = dir.path().join("mic.raw");

@@ -198,7 +198,15 @@ pub fn use_models(station: &Path, models_dir: &Path) {
     std::fs::write(station, text).expect("write station");
 }
 
-/// Speaks `text` with an espeak-ng voice into a 16 kHz mono WAV, with silence before and after.
+/// [`station`] in `dir` using the checkout's fetched models.
+pub fn station_with_models(dir: &Path) -> PathBuf {
+    let st = station(dir);
+    use_models(&st, &repo_models());
+    st
+}
+
+/// Speaks `text` with an espeak-ng voice into `dir/name.wav` (16 kHz mono, silence before and
+/// after); nothing else is left in `dir`, so a folder of clips holds only the clips.
 pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
     let raw = dir.join(format!("{name}.raw.wav"));
     let out = dir.join(format!("{name}.wav"));
@@ -215,6 +223,7 @@ pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
         .args(["pad", "0.6", "1.6"])
         .status();
     assert!(ok.expect("sox (apt-get install sox)").success());
+    std::fs::remove_file(&raw).expect("remove espeak-ng's raw output");
     out
 }
 

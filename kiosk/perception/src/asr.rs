@@ -158,11 +158,7 @@ impl Asr {
     }
 
     fn fail(&self, detail: String) -> ModelError {
-        ModelError::Load {
-            name: self.name.clone(),
-            path: self.name.clone().into(),
-            detail,
-        }
+        failed(&self.name, detail)
     }
 }
 
@@ -231,6 +227,15 @@ pub fn split_point(samples: &[f32]) -> Option<usize> {
     best.map(|f| f * FRAME)
 }
 
+/// A failure of model `name` after it loaded.
+fn failed(name: &str, detail: String) -> ModelError {
+    ModelError::Load {
+        name: name.to_string(),
+        path: name.into(),
+        detail,
+    }
+}
+
 /// One Whisper pass over `samples` on `state` with `threads` threads.
 fn run(
     ctx: &WhisperContext,
@@ -268,11 +273,9 @@ fn run(
     if opts.trim_audio_ctx && seconds < 29.0 {
         p.set_audio_ctx(audio_ctx_for(seconds));
     }
-    state.full(p, audio).map_err(|e| ModelError::Load {
-        name: name.to_string(),
-        path: name.into(),
-        detail: format!("transcription failed: {e}"),
-    })?;
+    state
+        .full(p, audio)
+        .map_err(|e| failed(name, format!("transcription failed: {e}")))?;
     let eot = ctx.token_eot();
     // Whisper times against its 30 s window: a last segment it does not close ends at 30 s
     // even when the answer was 4 s long. Keep every time within the audio.
