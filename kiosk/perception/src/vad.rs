@@ -107,6 +107,17 @@ pub struct EndpointConfig {
     pub trailing_silence_ms: u32,
 }
 
+impl EndpointConfig {
+    /// The same thresholds, but the answer never ends on silence: for audio already recorded,
+    /// where every stretch of speech belongs to the answer.
+    pub fn whole(&self) -> Self {
+        Self {
+            trailing_silence_ms: u32::MAX,
+            ..self.clone()
+        }
+    }
+}
+
 impl Default for EndpointConfig {
     fn default() -> Self {
         Self {
@@ -131,9 +142,13 @@ pub struct SpeechSpan {
     pub pause_ratio: Option<f32>,
     /// True when the trailing silence was reached (the answer is over).
     pub ended: bool,
+    /// Every stretch of speech (`[start, end)` ms), in order: an answer with pauses has several.
+    pub regions: Vec<(u32, u32)>,
 }
 
 /// Streaming end-pointer over per-frame probabilities: pure logic, testable without a model.
+/// Live, it decides when an answer is over; over a whole recording (with
+/// [`EndpointConfig::whole`]) it never ends and finds every stretch of speech.
 #[derive(Debug, Clone)]
 pub struct Endpointer {
     cfg: EndpointConfig,
@@ -189,6 +204,16 @@ impl Endpointer {
             self.span.start_ms.get_or_insert(self.run_start);
             self.span.end_ms = Some(at);
             self.span.speech_ms += len;
+            self.span.regions.push((self.run_start, at));
+        }
+    }
+
+    /// Milliseconds of silence since the last speech (0 while speaking or before any speech).
+    pub fn silence_ms(&self) -> u32 {
+        if self.span.start_ms.is_some() || self.in_speech {
+            self.silent_run
+        } else {
+            0
         }
     }
 
@@ -259,5 +284,45 @@ mod tests {
         assert_eq!(span.start_ms, Some(0));
         let ratio = span.pause_ratio.expect("ratio");
         assert!((ratio - 0.25).abs() < 0.05, "{ratio}");
+    }
+
+    #[test]
+    fn a_whole_recording_keeps_every_stretch_of_speech() {
+        let frames = |ms: u32| (ms / FRAME_MS) as usize;
+        // Three sentences with 1.7 s and 2.5 s pauses: live, the default ends the answer at the
+        // first pause; over the recording, all three are found.
+        let mut probs = vec![0.0; frames(320)];
+        for (speech, pause) in [(2000, 1700), (3000, 2500), (1500, 800)] {
+            probs.extend(vec![0.9; frames(speech)]);
+            probs.extend(vec![0.05; frames(pause)]);
+        }
+        let (live, ended) = run(&probs, EndpointConfig::default());
+        assert!(ended.is_some() && live.regions.len() == 1, "{live:?}");
+        let (whole, ended) = run(&probs, EndpointConfig::default().whole());
+        assert_eq!(ended, None);
+        assert_eq!(whole.regions.len(), 3, "{whole:?}");
+        let (first, last) = (whole.regions[0], whole.regions[2]);
+        assert_eq!(whole.start_ms, Some(first.0));
+        assert_eq!(whole.end_ms, Some(last.1));
+        assert!(last.1 - first.0 > 10_000, "{whole:?}");
+    }
+
+    #[test]
+    fn silence_is_counted_only_after_speech() {
+        let mut e = Endpointer::new(EndpointConfig::default());
+        for _ in 0..20 {
+            e.push(0.0);
+        }
+        assert_eq!(e.silence_ms(), 0);
+        for _ in 0..20 {
+            e.push(0.9);
+        }
+        assert_eq!(e.silence_ms(), 0);
+        for _ in 0..10 {
+            e.push(0.0);
+        }
+        assert_eq!(e.silence_ms(), 10 * FRAME_MS);
+        e.push(0.9);
+        assert_eq!(e.silence_ms(), 0, "speech resumed: the same answer goes on");
     }
 }

@@ -247,7 +247,13 @@ fn chinese_is_heard_by_the_multilingual_model() {
         &opts,
     )
     .expect("heard");
-    let text = kiosk_screening::text::normalise(&heard.response.transcript());
+    let raw = heard.response.transcript();
+    assert_eq!(
+        kiosk_screening::text::simplified(&raw),
+        raw,
+        "the transcript itself is in simplified characters"
+    );
+    let text = kiosk_screening::text::normalise(&raw);
     assert!(
         text.contains("可以") || text.contains("没问题"),
         "heard {text:?}"
@@ -316,5 +322,93 @@ fn a_long_answer_is_cut_at_a_pause_and_heard_whole() {
             .iter()
             .all(|s| s.start_ms <= s.end_ms && s.end_ms <= ms),
         "{segments:?}"
+    );
+}
+
+/// Joins WAVs with `gaps` seconds of silence between them (sox), into `name.wav`.
+fn join(dir: &Path, name: &str, parts: &[PathBuf], gaps: &[f32]) -> PathBuf {
+    let mut args: Vec<String> = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        args.push(p.display().to_string());
+        if let Some(g) = gaps.get(i) {
+            let gap = dir.join(format!("{name}-gap{i}.wav"));
+            assert!(
+                Command::new("sox")
+                    .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
+                    .arg(&gap)
+                    .args(["trim", "0", &g.to_string()])
+                    .status()
+                    .expect("sox")
+                    .success()
+            );
+            args.push(gap.display().to_string());
+        }
+    }
+    let out = dir.join(format!("{name}.wav"));
+    assert!(
+        Command::new("sox")
+            .args(&args)
+            .arg(&out)
+            .status()
+            .expect("sox")
+            .success()
+    );
+    out
+}
+
+#[test]
+fn an_answer_with_thinking_pauses_is_heard_to_its_end() {
+    let _g = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut vad = Vad::load(&models()).expect("vad");
+    let mut asr = Asr::load(&models(), "whisper-tiny.en", false).expect("whisper tiny.en loads");
+    let opts = AsrOptions {
+        trim_audio_ctx: true,
+        temperature_fallback: false,
+        ..AsrOptions::default()
+    };
+    let sentences = [
+        "I want a stable job close to my home.",
+        "Before this I worked in a warehouse for two years.",
+        "I can start next Monday and I can work weekends.",
+    ];
+    let parts: Vec<PathBuf> = sentences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| speak(dir.path(), &format!("s{i}"), "en-us", s, 0.2, 0.2))
+        .collect();
+    // Pauses of 1.7 and 2.4 s: each is longer than the live default for yes/no questions, which
+    // used to end the answer after its first sentence.
+    let wav = join(dir.path(), "paused", &parts, &[1.7, 2.4]);
+    let samples = read_wav(&wav).expect("wav");
+    let heard = hear(
+        &mut vad,
+        &mut asr,
+        &samples,
+        0,
+        &EndpointConfig::default(),
+        &opts,
+    )
+    .expect("heard");
+    let said = sentences.join(" ");
+    let got = transcript(&heard.response);
+    assert!(wer(&said, &got) <= 0.15, "{said:?} heard as {got:?}");
+    for word in ["stable", "warehouse", "weekends"] {
+        assert!(got.to_lowercase().contains(word), "{word:?} lost: {got:?}");
+    }
+    let ms = (samples.len() * 1000 / 16_000) as u32;
+    assert_eq!(heard.audio_ms, ms, "the whole recording is considered");
+    let Response::Spoken { segments, metrics } = &heard.response else {
+        panic!("not spoken: {:?}", heard.response);
+    };
+    // Times refer to the recording: the last words come after both pauses.
+    let last = segments.last().expect("segments");
+    assert!(
+        last.end_ms > ms - 4_000 && last.end_ms <= ms,
+        "{segments:?} in {ms} ms"
+    );
+    assert!(
+        metrics.pause_ratio.is_some_and(|r| r > 0.2),
+        "the pauses are measured: {metrics:?}"
     );
 }
