@@ -67,6 +67,10 @@ pub enum Command {
         /// Longest answer captured from the microphone.
         #[arg(long, default_value_t = 30)]
         max_seconds: u64,
+        /// Domain prompt for speech recognition, as a role's `asr_prompt` (default: a general
+        /// one for Chinese, none for English; "" for none at all).
+        #[arg(long)]
+        prompt: Option<String>,
         /// Print JSON: an array of {file, transcript, asr_ms, audio_ms}.
         #[arg(long)]
         json: bool,
@@ -216,10 +220,25 @@ pub struct RunArgs {
     /// A 1280×800 window instead of fullscreen.
     #[arg(long)]
     pub windowed: bool,
+    /// The window's size with --windowed, e.g. 1920x1080.
+    #[arg(long, value_parser = parse_size, requires = "windowed")]
+    pub window_size: Option<(u32, u32)>,
     /// Print a frame-time table (fps while the models run) when the app exits.
     #[arg(long)]
     pub bench_fps: bool,
     /// Font file with Chinese and Latin glyphs.
     #[arg(long)]
     pub font: Option<PathBuf>,
+}
+
+/// `WIDTHxHEIGHT`, e.g. `1920x1080`.
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("`{s}` is not a size like 1920x1080");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+    if (320..=8192).contains(&w) && (240..=8192).contains(&h) {
+        Ok((w, h))
+    } else {
+        Err(bad())
+    }
 }

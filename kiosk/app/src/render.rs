@@ -105,20 +105,26 @@ pub fn results_table(rows: &[ResultRow]) -> String {
         "STATUS",
         "SYNCED",
     ];
+    let when = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t).map_or_else(
+            |_| t.to_string(),
+            |t| t.format("%Y-%m-%d %H:%M %:z").to_string(),
+        )
+    };
     let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
-                chrono::DateTime::parse_from_rfc3339(&r.completed_at).map_or_else(
-                    |_| r.completed_at.clone(),
-                    |t| t.format("%Y-%m-%d %H:%M %:z").to_string(),
-                ),
+                when(&r.completed_at),
                 r.candidate.clone().unwrap_or_else(|| "—".into()),
                 r.receipt.clone(),
                 r.role.clone(),
                 r.total.map_or("—".into(), |t| t.to_string()),
                 r.recommendation.clone(),
-                r.status.clone(),
+                match (&r.decision, &r.decided_at) {
+                    (Some(_), Some(at)) => format!("{} by the manager {}", r.status, when(at)),
+                    _ => r.status.clone(),
+                },
                 if r.synced { "yes" } else { "no" }.to_string(),
             ]
         })

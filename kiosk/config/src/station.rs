@@ -82,6 +82,10 @@ pub struct SpeechSettings {
     pub temperature_fallback_en: bool,
     /// The same for Chinese (needed: on).
     pub temperature_fallback_zh: bool,
+    /// Beam search width for Chinese (1: greedy).
+    pub beam_size_zh: usize,
+    /// Suppress non-speech tokens for Chinese.
+    pub suppress_non_speech_zh: bool,
     /// CPU threads for recognition.
     pub threads: usize,
     /// Cut long answers (≥ 12 s) at a pause near the middle and transcribe both halves at once,
@@ -90,8 +94,12 @@ pub struct SpeechSettings {
     /// Flash attention in Whisper (20–25 % faster on this CPU, but it garbled Chinese with base
     /// and failed an English test here: off).
     pub flash_attn: bool,
-    /// Silence after speech that ends an answer.
+    /// Silence after speech that ends a live answer to a yes/no question (a role's question
+    /// may set its own `end_silence_ms`).
     pub trailing_silence_ms: u32,
+    /// The same for an open question: people pause to think there, 1.5–3 s and longer when
+    /// nervous or in a second language.
+    pub trailing_silence_open_ms: u32,
 }
 
 impl Default for SpeechSettings {
@@ -103,10 +111,13 @@ impl Default for SpeechSettings {
             trim_audio_ctx_zh: false,
             temperature_fallback_en: false,
             temperature_fallback_zh: true,
+            beam_size_zh: 1,
+            suppress_non_speech_zh: false,
             threads: 2,
             split_long_answers: true,
             flash_attn: false,
             trailing_silence_ms: 1200,
+            trailing_silence_open_ms: 2800,
         }
     }
 }
@@ -301,8 +312,16 @@ impl Station {
             ),
             ("speech.threads", (1..=64).contains(&config.speech.threads)),
             (
+                "speech.beam_size_zh",
+                (1..=8).contains(&config.speech.beam_size_zh),
+            ),
+            (
                 "speech.trailing_silence_ms",
                 (200..=10_000).contains(&config.speech.trailing_silence_ms),
+            ),
+            (
+                "speech.trailing_silence_open_ms",
+                (200..=10_000).contains(&config.speech.trailing_silence_open_ms),
             ),
         ] {
             if !ok {

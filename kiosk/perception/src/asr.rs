@@ -19,7 +19,8 @@ pub struct AsrOptions {
     pub language: String,
     /// CPU threads.
     pub threads: usize,
-    /// Domain words that help recognition (from the role's `asr_prompt`).
+    /// Domain words that help recognition (from the role's `asr_prompt`); `None`: a general
+    /// prompt for Chinese, none for English; `Some("")`: none at all.
     pub prompt: Option<String>,
     /// Encode only as much of Whisper's 30 s window as the answer needs: much faster on short
     /// answers and accurate with tiny.en, but it garbles Chinese with the multilingual base model
@@ -31,6 +32,10 @@ pub struct AsrOptions {
     /// With a trimmed window and two or more threads, cut a long answer at a pause near its
     /// middle and transcribe both halves at once (see [`Asr::transcribe`]).
     pub split_long_answers: bool,
+    /// Beam search width; 1 decodes greedily.
+    pub beam_size: usize,
+    /// Suppress tokens that are not speech (music notes, bracketed sounds).
+    pub suppress_non_speech: bool,
 }
 
 impl Default for AsrOptions {
@@ -42,6 +47,8 @@ impl Default for AsrOptions {
             trim_audio_ctx: false,
             temperature_fallback: true,
             split_long_answers: true,
+            beam_size: 1,
+            suppress_non_speech: false,
         }
     }
 }
@@ -184,6 +191,9 @@ fn kernels_on(info: &str) -> String {
     on.join(" ")
 }
 
+/// The prompt for Chinese when the role gives none (`kiosk transcribe` without a role).
+pub const GENERAL_ZH_PROMPT: &str = "以下是普通话的句子。";
+
 /// Answers shorter than this are transcribed in one piece.
 const SPLIT_MIN_S: f32 = 12.0;
 
@@ -245,7 +255,15 @@ fn run(
     opts: &AsrOptions,
     threads: usize,
 ) -> Result<Vec<Segment>, ModelError> {
-    let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    let mut p = FullParams::new(if opts.beam_size > 1 {
+        SamplingStrategy::BeamSearch {
+            beam_size: opts.beam_size as i32,
+            patience: -1.0,
+        }
+    } else {
+        SamplingStrategy::Greedy { best_of: 1 }
+    });
+    p.set_suppress_nst(opts.suppress_non_speech);
     p.set_language(Some(&opts.language));
     p.set_n_threads(threads.max(1) as i32);
     p.set_print_progress(false);
@@ -257,8 +275,14 @@ fn run(
         p.set_temperature_inc(0.0);
     }
     p.set_suppress_blank(true);
-    if let Some(prompt) = &opts.prompt {
-        p.set_initial_prompt(prompt);
+    match &opts.prompt {
+        // An empty prompt: explicitly none.
+        Some(prompt) if prompt.is_empty() => {}
+        Some(prompt) => p.set_initial_prompt(prompt),
+        // Without a role's prompt, a general one in simplified Chinese: it steers the
+        // multilingual model towards Mandarin in simplified characters.
+        None if opts.language == "zh" => p.set_initial_prompt(GENERAL_ZH_PROMPT),
+        None => {}
     }
     // Whisper needs at least a second of audio; pad short answers with silence.
     let mut padded;
@@ -294,6 +318,13 @@ fn run(
         if text.is_empty() {
             continue;
         }
+        // Whisper writes traditional characters as often as simplified ones: a zh-CN kiosk
+        // stores, sends and shows simplified Chinese (OpenCC's phrase dictionaries).
+        let text = if opts.language == "zh" {
+            kiosk_screening::text::simplified(&text)
+        } else {
+            text
+        };
         // Confidence: mean probability of the tokens that carry words (not timestamps, special
         // tokens or punctuation, whose probabilities say little about what was heard).
         let probs: Vec<f32> = (0..seg.n_tokens())

@@ -49,16 +49,18 @@ impl Ears {
         locale: &str,
         prompt: Option<String>,
     ) -> Result<Self, EarsError> {
-        let (language, model, (trim, fallback)) = match locale {
+        let (language, model, (trim, fallback), (beam, nst)) = match locale {
             "zh-CN" => (
                 "zh",
                 &s.model_zh,
                 (s.trim_audio_ctx_zh, s.temperature_fallback_zh),
+                (s.beam_size_zh, s.suppress_non_speech_zh),
             ),
             "en" => (
                 "en",
                 &s.model_en,
                 (s.trim_audio_ctx_en, s.temperature_fallback_en),
+                (1, false),
             ),
             other => return Err(EarsError::Locale(other.to_string())),
         };
@@ -72,6 +74,8 @@ impl Ears {
                 trim_audio_ctx: trim,
                 temperature_fallback: fallback,
                 split_long_answers: s.split_long_answers,
+                beam_size: beam,
+                suppress_non_speech: nst,
             },
             endpoint: endpoint(s),
         })
@@ -82,18 +86,24 @@ impl Ears {
         self.opts.prompt = prompt.filter(|p| !p.is_empty());
     }
 
-    /// Captures one answer from a microphone (until it ends or `limit`), then transcribes it.
+    /// Captures one answer from a microphone (until `end_silence_ms` of silence after speech,
+    /// or `limit`), then transcribes all of it.
     pub fn hear_mic(
         &mut self,
         mic: &mut dyn Microphone,
         limit: Duration,
+        end_silence_ms: u32,
     ) -> Result<(Vec<f32>, Heard), EarsError> {
-        let samples = capture(mic, &mut self.vad, &self.endpoint, limit)?;
+        let live = EndpointConfig {
+            trailing_silence_ms: end_silence_ms,
+            ..self.endpoint.clone()
+        };
+        let samples = capture(mic, &mut self.vad, &live, limit)?;
         let heard = self.hear_samples(&samples)?;
         Ok((samples, heard))
     }
 
-    /// End-points and transcribes one answer's audio (16 kHz mono).
+    /// Transcribes one recorded answer's audio (16 kHz mono): every stretch of speech in it.
     pub fn hear_samples(&mut self, samples: &[f32]) -> Result<Heard, EarsError> {
         Ok(hear(
             &mut self.vad,

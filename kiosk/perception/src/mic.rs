@@ -39,6 +39,12 @@ pub trait Microphone {
     fn stop(&mut self);
     /// What it is, for messages and `kiosk check`.
     fn describe(&self) -> String;
+    /// The next recording asks again for the answer recorded `back` recordings ago (1: the
+    /// last one) — "please say that again". A real microphone has nothing to do; one that
+    /// plays a script says that answer again, as a person would.
+    fn again(&mut self, back: usize) {
+        let _ = back;
+    }
 }
 
 /// Plays a WAV file as if it were spoken into a microphone, paced in real time or all at once.

@@ -84,6 +84,8 @@ pub struct IntentCue {
     pub text: String,
     /// Index of its first token.
     pub start: usize,
+    /// The lexicon phrase(s) it matched by sound only (toneless pinyin), if it did.
+    pub by_sound: Option<String>,
 }
 
 /// Intent of an answer with the phrases that drove it.
@@ -93,6 +95,9 @@ pub struct IntentReading {
     pub intent: Intent,
     /// Phrases that support it, in order.
     pub cues: Vec<IntentCue>,
+    /// The intent is a refusal (or hedged) only because of phrases matched by sound: it must
+    /// not be trusted, a person listens.
+    pub no_rests_on_sound: bool,
 }
 
 impl Lexicon {
@@ -129,10 +134,19 @@ impl Lexicon {
                         if neg.tag == Polarity::No {
                             cues.pop();
                         }
+                        let by_sound = match (&neg.by_sound, &hit.by_sound) {
+                            (None, None) => None,
+                            (a, b) => Some(format!(
+                                "{} … {}",
+                                a.as_deref().unwrap_or(&neg.text),
+                                b.as_deref().unwrap_or(&hit.text)
+                            )),
+                        };
                         cues.push(IntentCue {
                             polarity: Polarity::No,
                             text: format!("{} … {}", neg.text, hit.text),
                             start: neg.start,
+                            by_sound,
                         });
                         negation = None;
                     } else {
@@ -147,14 +161,16 @@ impl Lexicon {
                 Polarity::Hedge => cues.push(cue(hit, Polarity::Hedge)),
             }
         }
-        let has = |p| cues.iter().any(|c| c.polarity == p);
-        let intent = match (has(Polarity::Yes), has(Polarity::No), has(Polarity::Hedge)) {
-            (_, _, true) | (true, true, _) => Intent::Hedge,
-            (true, false, false) => Intent::Yes,
-            (false, true, false) => Intent::No,
-            (false, false, false) => Intent::Unknown,
-        };
-        IntentReading { intent, cues }
+        let intent = intent_of(&cues, true);
+        // A match by sound may support a "yes" but never decides a "no": when the reading
+        // without the refusals heard only by sound is more favourable, it rests on them.
+        let no_rests_on_sound =
+            intent != intent_of(&cues, false) && matches!(intent, Intent::No | Intent::Hedge);
+        IntentReading {
+            intent,
+            cues,
+            no_rests_on_sound,
+        }
     }
 
     /// True when `neg` is close enough before `yes`, in the same clause, to negate it.
@@ -169,6 +185,21 @@ fn cue(hit: &Hit<Polarity>, polarity: Polarity) -> IntentCue {
         polarity,
         text: hit.text.clone(),
         start: hit.start,
+        by_sound: hit.by_sound.clone(),
+    }
+}
+
+/// The intent the cues add up to; refusals heard only by sound count only with `sound_no`.
+fn intent_of(cues: &[IntentCue], sound_no: bool) -> Intent {
+    let has = |p| {
+        cues.iter()
+            .any(|c| c.polarity == p && (sound_no || p != Polarity::No || c.by_sound.is_none()))
+    };
+    match (has(Polarity::Yes), has(Polarity::No), has(Polarity::Hedge)) {
+        (_, _, true) | (true, true, _) => Intent::Hedge,
+        (true, false, false) => Intent::Yes,
+        (false, true, false) => Intent::No,
+        (false, false, false) => Intent::Unknown,
     }
 }
 
@@ -232,6 +263,9 @@ mod tests {
             ("I like apples", Unknown),
             ("", Unknown),
             ("我叫张三", Unknown),
+            // What a small model writes for 可以，两班倒没问题: matched by sound.
+            ("可已，两班到没问题", Yes),
+            ("可已", Yes),
         ];
         for (answer, expected) in cases {
             assert_eq!(intent(&lex, answer), expected, "answer {answer:?}");
@@ -249,6 +283,28 @@ mod tests {
         assert_eq!(reading.cues.len(), 1);
         assert_eq!(reading.cues[0].polarity, Polarity::No);
         assert_eq!(reading.cues[0].text, "不能 … 接受");
+    }
+
+    #[test]
+    fn a_refusal_heard_only_by_sound_is_flagged() {
+        let lex = shipped();
+        let read = |s: &str| {
+            let tokens: Vec<Located> = tokenise(s)
+                .into_iter()
+                .map(|token| Located { token, segment: 0 })
+                .collect();
+            lex.read(&tokens)
+        };
+        // 不性 reads as 不行 (bu xing): a refusal by sound only.
+        let r = read("不性");
+        assert_eq!(r.intent, Intent::No);
+        assert!(r.no_rests_on_sound, "{r:?}");
+        assert_eq!(r.cues[0].by_sound.as_deref(), Some("不行"));
+        // As written, it is trusted.
+        assert!(!read("不行").no_rests_on_sound);
+        // A yes by sound is a yes, with nothing to flag.
+        let y = read("可已");
+        assert_eq!((y.intent, y.no_rests_on_sound), (Intent::Yes, false));
     }
 
     #[test]

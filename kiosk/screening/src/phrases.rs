@@ -1,12 +1,27 @@
 //! Leftmost-longest phrase matching over token sequences, shared by intent and keyword rules.
+//!
+//! A phrase matches as written or, for Chinese phrases of two or more characters, by sound: the
+//! heard characters read the same in toneless pinyin (两班到 for 两班倒, 可已 for 可以: what
+//! a small speech model writes). A single character is never matched by sound: 没, 有 or 行
+//! have far too many homophones. At each position the longest phrase wins, and at equal length
+//! a phrase as written beats one by sound.
 
-use crate::text::{Located, Token, join_words, phrase_words};
+use crate::text::{Located, Token, is_cjk, join_words, phrase_words, sounds};
+
+/// One phrase of a set.
+#[derive(Debug, Clone)]
+struct Entry<T> {
+    words: Vec<String>,
+    /// The readings of each character, for phrases that may match by sound.
+    sound: Option<Vec<Vec<&'static str>>>,
+    tag: T,
+}
 
 /// A set of phrases, each carrying a tag (a polarity, a keyword group …).
 #[derive(Debug, Clone)]
 pub struct PhraseSet<T> {
-    /// (words, tag, original text), longest first.
-    entries: Vec<(Vec<String>, T, String)>,
+    /// Longest first.
+    entries: Vec<Entry<T>>,
 }
 
 /// One phrase found in a token sequence.
@@ -18,19 +33,38 @@ pub struct Hit<T> {
     pub start: usize,
     /// End of the token range (exclusive).
     pub end: usize,
-    /// The words matched, rendered readable (normalised text).
+    /// The words heard, rendered readable (normalised text).
     pub text: String,
+    /// When the phrase matched by sound only: the phrase as written in the configuration.
+    pub by_sound: Option<String>,
 }
 
 impl<T: Clone> PhraseSet<T> {
     /// Builds a set from (phrase, tag) pairs; phrases that normalise to nothing are dropped.
     pub fn new(phrases: impl IntoIterator<Item = (String, T)>) -> Self {
-        let mut entries: Vec<_> = phrases
+        let mut entries: Vec<Entry<T>> = phrases
             .into_iter()
-            .map(|(p, tag)| (phrase_words(&p), tag, p))
-            .filter(|(w, _, _)| !w.is_empty())
+            .map(|(p, tag)| {
+                let words = phrase_words(&p);
+                let chars: Option<Vec<char>> = words
+                    .iter()
+                    .map(|w| {
+                        let mut c = w.chars();
+                        match (c.next(), c.next()) {
+                            (Some(ch), None) if is_cjk(ch) => Some(ch),
+                            _ => None,
+                        }
+                    })
+                    .collect();
+                let sound = chars
+                    .filter(|c| c.len() >= 2)
+                    .map(|c| c.into_iter().map(sounds).collect::<Vec<_>>())
+                    .filter(|s| s.iter().all(|r| !r.is_empty()));
+                Entry { words, sound, tag }
+            })
+            .filter(|e| !e.words.is_empty())
             .collect();
-        entries.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.words.len()));
         Self { entries }
     }
 
@@ -40,26 +74,48 @@ impl<T: Clone> PhraseSet<T> {
     }
 
     /// Non-overlapping matches, scanning left to right and preferring the longest phrase at
-    /// each position. A phrase never spans a clause boundary.
+    /// each position (as written before by sound). A phrase never spans a clause boundary.
     pub fn find(&self, tokens: &[Located]) -> Vec<Hit<T>> {
+        let word = |t: &Located| match &t.token {
+            Token::Word(x) => Some(x.clone()),
+            Token::Boundary => None,
+        };
         let mut hits = Vec::new();
         let mut i = 0;
         while i < tokens.len() {
-            let found = self.entries.iter().find(|(words, _, _)| {
-                words.len() <= tokens.len() - i
-                    && words.iter().zip(&tokens[i..]).all(|(w, t)| match &t.token {
-                        Token::Word(x) => x == w,
-                        Token::Boundary => false,
-                    })
-            });
+            let mut found: Option<(&Entry<T>, bool)> = None;
+            for e in &self.entries {
+                let n = e.words.len();
+                if n > tokens.len() - i {
+                    continue;
+                }
+                if found.is_some_and(|(f, _)| f.words.len() > n) {
+                    break;
+                }
+                let here = &tokens[i..i + n];
+                let exact = e
+                    .words
+                    .iter()
+                    .zip(here)
+                    .all(|(w, t)| matches!(&t.token, Token::Word(x) if x == w));
+                if exact {
+                    found = Some((e, true));
+                    break;
+                }
+                if found.is_none() && e.sound.as_ref().is_some_and(|s| sounds_like(s, here)) {
+                    found = Some((e, false));
+                }
+            }
             match found {
-                Some((words, tag, _)) => {
-                    let end = i + words.len();
+                Some((e, exact)) => {
+                    let end = i + e.words.len();
+                    let heard: Vec<String> = tokens[i..end].iter().filter_map(word).collect();
                     hits.push(Hit {
-                        tag: tag.clone(),
+                        tag: e.tag.clone(),
                         start: i,
                         end,
-                        text: join_words(words.iter().map(String::as_str)),
+                        text: join_words(heard.iter().map(String::as_str)),
+                        by_sound: (!exact).then(|| join_words(e.words.iter().map(String::as_str))),
                     });
                     i = end;
                 }
@@ -68,6 +124,20 @@ impl<T: Clone> PhraseSet<T> {
         }
         hits
     }
+}
+
+/// True when each heard token is one CJK character sharing a toneless reading with the phrase's.
+fn sounds_like(phrase: &[Vec<&'static str>], heard: &[Located]) -> bool {
+    phrase.iter().zip(heard).all(|(readings, t)| {
+        let Token::Word(w) = &t.token else {
+            return false;
+        };
+        let mut c = w.chars();
+        let (Some(ch), None) = (c.next(), c.next()) else {
+            return false;
+        };
+        is_cjk(ch) && sounds(ch).iter().any(|r| readings.contains(r))
+    })
 }
 
 #[cfg(test)]
@@ -102,5 +172,33 @@ mod tests {
         assert_eq!(tags("没问题"), "y");
         assert_eq!(tags("没有"), "x");
         assert_eq!(tags("no, problem"), "n");
+    }
+
+    #[test]
+    fn chinese_phrases_match_by_sound_and_say_so() {
+        let set = PhraseSet::new([
+            ("可以".to_string(), 'y'),
+            ("两班倒".to_string(), 's'),
+            ("行".to_string(), 'x'),
+            ("可".to_string(), 'k'),
+        ]);
+        let hits = set.find(&located("可已，两班到没问题"));
+        let got: Vec<(char, &str, Option<&str>)> = hits
+            .iter()
+            .map(|h| (h.tag, h.text.as_str(), h.by_sound.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![('y', "可已", Some("可以")), ('s', "两班到", Some("两班倒")),]
+        );
+        // As written beats by sound at the same length; single characters never match by sound.
+        let exact = set.find(&located("可以"));
+        assert_eq!(exact[0].by_sound, None);
+        assert!(
+            set.find(&located("型")).is_empty(),
+            "行 is not matched by sound"
+        );
+        // A longer phrase by sound beats a shorter one as written.
+        assert_eq!(set.find(&located("可已"))[0].tag, 'y');
     }
 }

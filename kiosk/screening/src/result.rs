@@ -60,6 +60,9 @@ pub enum ReasonCode {
     NotVisible,
     /// More than one person appeared on camera.
     MultiplePeople,
+    /// A yes/no answer reads as a refusal only through phrases matched by sound (toneless
+    /// pinyin): a likely misrecognition must not decide a "no", a person listens.
+    RefusalBySound,
 }
 
 /// The camera's presence and integrity report for one interview (never used to score).
@@ -86,7 +89,12 @@ pub struct Reason {
     pub question_id: Option<String>,
     /// The dimension concerned, if any.
     pub dimension: Option<String>,
-    /// A sentence for the reviewer.
+    /// The measured value behind it, if any: the transcript's confidence (`low_confidence`),
+    /// the words heard (`too_short`), the percentage of frames (`not_visible`,
+    /// `multiple_people`). Screens render the code with it in the viewer's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// A sentence for the reviewer, in English (logs, the command line).
     pub message: String,
 }
 
@@ -108,6 +116,10 @@ pub struct PhraseMatch {
     pub meaning: String,
     /// Milliseconds into the answer, for spoken answers.
     pub at_ms: Option<u32>,
+    /// Matched by sound only (toneless pinyin): the configured phrase the heard words sound
+    /// like, e.g. heard 两班到, matched 两班倒. `None` for a match as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_sound: Option<String>,
 }
 
 /// What one rule found in one answer.

@@ -106,9 +106,32 @@ pub struct QuestionConfig {
     pub time_limit_s: i64,
     /// Spoken or tap.
     pub kind: QuestionKind,
+    /// Silence after speech that ends a live answer, in ms. Without it the station's default
+    /// for the question's kind applies: short for a yes/no question (one with an `intent`
+    /// rule), long for an open one, where people pause to think.
+    #[serde(default)]
+    pub end_silence_ms: Option<u32>,
     /// Evidence rules: what in the answer feeds which dimension.
     #[serde(default)]
     pub rules: Vec<RuleConfig>,
+}
+
+impl QuestionConfig {
+    /// True when the answer is read as yes or no (the question has an `intent` rule).
+    pub fn is_yes_no(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| matches!(r, RuleConfig::Intent { .. }))
+    }
+
+    /// The silence that ends a live answer: the question's own, or the default for its kind.
+    pub fn end_silence_ms(&self, yes_no_default: u32, open_default: u32) -> u32 {
+        self.end_silence_ms.unwrap_or(if self.is_yes_no() {
+            yes_no_default
+        } else {
+            open_default
+        })
+    }
 }
 
 /// An evidence rule mapping something in an answer to a dimension contribution (0–100).
@@ -203,8 +226,11 @@ fn hundred() -> f64 {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeywordGroup {
-    /// What the group stands for, shown to the reviewer.
+    /// What the group stands for (stable, in the result's evidence).
     pub label: String,
+    /// The label as the store manager reads it, in both languages (default: `label`).
+    #[serde(default)]
+    pub name: Option<Localised>,
     /// Points added when any phrase of the group is said.
     pub points: f64,
     /// The phrases.

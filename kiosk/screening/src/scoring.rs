@@ -137,6 +137,7 @@ pub fn score(
                     code: ReasonCode::DimensionUnscored,
                     question_id: None,
                     dimension: Some(d.id.clone()),
+                    value: None,
                     message: format!(
                         "no usable evidence for `{}`: a person has to judge it",
                         d.id
@@ -177,17 +178,19 @@ pub fn score(
 /// Attaches the camera's presence report. It never changes a score; when the candidate was
 /// rarely visible or someone else appeared, the result goes to review with the reason.
 pub fn apply_video(result: &mut ScreeningResult, video: VideoSummary) {
-    let mut add = |code, message: String| {
+    let mut add = |code, ratio: f32, message: String| {
         result.reasons.push(Reason {
             code,
             question_id: None,
             dimension: None,
+            value: Some((f64::from(ratio) * 100.0).round()),
             message,
         })
     };
     if video.frames > 0 && video.face_present_ratio < 0.5 {
         add(
             ReasonCode::NotVisible,
+            video.face_present_ratio,
             format!(
                 "the camera saw the candidate in only {:.0}% of frames",
                 video.face_present_ratio * 100.0
@@ -197,6 +200,7 @@ pub fn apply_video(result: &mut ScreeningResult, video: VideoSummary) {
     if video.multiple_faces_ratio > 0.2 {
         add(
             ReasonCode::MultiplePeople,
+            video.multiple_faces_ratio,
             format!(
                 "more than one person was on camera in {:.0}% of frames",
                 video.multiple_faces_ratio * 100.0
@@ -226,6 +230,7 @@ fn score_question(
         code,
         question_id: Some(q.id.clone()),
         dimension: None,
+        value: None,
         message,
     };
     let blocked = match assess(&role.scoring, response) {
@@ -234,13 +239,16 @@ fn score_question(
             ReasonCode::NoSpeech,
             format!("no answer to `{}`", q.id),
         )),
-        Quality::LowConfidence(c) => Some(reason(
-            ReasonCode::LowConfidence,
-            format!(
-                "the transcript of `{}` is unreliable (confidence {c:.2} below {:.2}): listen to the recording",
-                q.id, role.scoring.min_asr_confidence
-            ),
-        )),
+        Quality::LowConfidence(c) => Some(Reason {
+            value: Some((f64::from(c) * 100.0).round() / 100.0),
+            ..reason(
+                ReasonCode::LowConfidence,
+                format!(
+                    "the transcript of `{}` is unreliable (confidence {c:.2} below {:.2}): listen to the recording",
+                    q.id, role.scoring.min_asr_confidence
+                ),
+            )
+        }),
     };
     if let Some(r) = blocked {
         let why = r.message.clone();
@@ -262,12 +270,20 @@ fn score_question(
         && !anything_recognised
     {
         let why = format!("the answer to `{}` is too short to judge ({n} words)", q.id);
-        reasons.push(reason(ReasonCode::TooShort, why.clone()));
+        reasons.push(Reason {
+            value: Some(n as f64),
+            ..reason(ReasonCode::TooShort, why.clone())
+        });
         return q.rules.iter().map(|rule| unscored(q, rule, &why)).collect();
     }
     for (_, e) in &out {
         if e.rule == "intent" && e.score.is_none() {
-            reasons.push(reason(ReasonCode::UnclearIntent, e.explanation.clone()));
+            let code = if e.matches.iter().any(|m| m.by_sound.is_some()) {
+                ReasonCode::RefusalBySound
+            } else {
+                ReasonCode::UnclearIntent
+            };
+            reasons.push(reason(code, e.explanation.clone()));
         }
     }
     out
@@ -322,8 +338,9 @@ fn apply(
                         phrase: format!("tapped {word}"),
                         meaning: word.to_string(),
                         at_ms: None,
+                        by_sound: None,
                     });
-                    intent
+                    (intent, false)
                 }
                 _ => {
                     let reading = lexicon.read(tokens);
@@ -334,12 +351,15 @@ fn apply(
                             phrase: c.text.clone(),
                             meaning: polarity_name(c.polarity).to_string(),
                             at_ms: at(c.start),
+                            by_sound: c.by_sound.clone(),
                         })
                         .collect();
-                    reading.intent
+                    (reading.intent, reading.no_rests_on_sound)
                 }
             };
+            let (intent, by_sound_only) = intent;
             e.score = match intent {
+                _ if by_sound_only => None,
                 Intent::Yes => Some(*yes),
                 Intent::No => Some(*no),
                 Intent::Hedge => Some(*hedge),
@@ -348,11 +368,20 @@ fn apply(
             let heard = e
                 .matches
                 .iter()
-                .map(|m| format!("\u{201c}{}\u{201d}", m.phrase))
+                .map(|m| match &m.by_sound {
+                    Some(like) => format!("\u{201c}{}\u{201d} (by sound: {like})", m.phrase),
+                    None => format!("\u{201c}{}\u{201d}", m.phrase),
+                })
                 .collect::<Vec<_>>();
             e.explanation = match e.score {
                 Some(s) => format!(
                     "answered {} ({}) → {s}",
+                    intent_name(intent),
+                    heard.join(", ")
+                ),
+                None if by_sound_only => format!(
+                    "the answer to `{}` reads as {} only by sound ({}): listen to the recording",
+                    q.id,
                     intent_name(intent),
                     heard.join(", ")
                 ),
@@ -379,6 +408,7 @@ fn apply(
                     phrase: hit.text.clone(),
                     meaning: g.label.clone(),
                     at_ms: at(hit.start),
+                    by_sound: hit.by_sound.clone(),
                 });
                 if !counted[hit.tag] {
                     counted[hit.tag] = true;

@@ -1,4 +1,4 @@
-//! Text normalisation and tokenisation shared by every matcher: NFKC, simplified Chinese, lower case, no punctuation.
+//! Text normalisation and tokenisation shared by every matcher: NFKC, simplified Chinese (OpenCC), lower case, no punctuation; toneless pinyin for matching by sound.
 //!
 //! Matching is done on token sequences, never on raw substrings, so "no" does not match inside
 //! "know" and a Chinese phrase matches character by character. Every CJK ideograph is its own
@@ -55,10 +55,41 @@ fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | '‘' | 'ʼ')
 }
 
+/// Converts traditional Chinese to simplified with OpenCC's phrase and character dictionaries
+/// (so 頭髮 → 头发, not character by character); other text is unchanged. This is what a zh-CN
+/// kiosk stores, sends and shows.
+pub fn simplified(text: &str) -> String {
+    use ferrous_opencc::OpenCC;
+    use ferrous_opencc::config::BuiltinConfig;
+    static T2S: std::sync::OnceLock<Option<OpenCC>> = std::sync::OnceLock::new();
+    if !text.chars().any(is_cjk) {
+        return text.to_string();
+    }
+    // The dictionaries are compiled into the binary: building them cannot fail at run time
+    // unless the crate is broken, and then text is left as it is rather than lost.
+    match T2S.get_or_init(|| OpenCC::from_config(BuiltinConfig::T2s).ok()) {
+        Some(cc) => cc.convert(text),
+        None => text.to_string(),
+    }
+}
+
 /// Normalises text: NFKC (full-width → half-width), traditional → simplified Chinese, lower case.
 pub fn normalise(text: &str) -> String {
     let nfkc: String = text.nfkc().collect();
-    fast2s::convert(&nfkc).to_lowercase()
+    simplified(&nfkc).to_lowercase()
+}
+
+/// The toneless pinyin readings of one CJK character (several for a heteronym, e.g. 行: xing,
+/// hang); empty for anything else.
+pub fn sounds(c: char) -> Vec<&'static str> {
+    use pinyin::ToPinyinMulti;
+    let mut out: Vec<&'static str> = c
+        .to_pinyin_multi()
+        .map(|m| m.into_iter().map(|p| p.plain()).collect())
+        .unwrap_or_default();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Splits text into normalised tokens.
@@ -155,6 +186,22 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(words(input), *expected, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn traditional_text_becomes_simplified_phrase_by_phrase() {
+        assert_eq!(simplified("廣州市房地產中介協會"), "广州市房地产中介协会");
+        assert_eq!(simplified("我的頭髮乾了"), "我的头发干了");
+        assert_eq!(simplified("沒問題，兩班倒"), "没问题，两班倒");
+        assert_eq!(simplified("Yes, no problem"), "Yes, no problem");
+    }
+
+    #[test]
+    fn characters_have_toneless_readings() {
+        assert_eq!(sounds('倒'), vec!["dao"]);
+        assert_eq!(sounds('到'), vec!["dao"]);
+        assert!(sounds('行').contains(&"xing") && sounds('行').contains(&"hang"));
+        assert!(sounds('a').is_empty());
     }
 
     #[test]

@@ -189,6 +189,14 @@ pub fn validate_role(role: &RoleConfig, file: &str) -> Result<(), ConfigErrors> 
                 format!("must be positive, is {}", q.time_limit_s),
             );
         }
+        if let Some(ms) = q.end_silence_ms
+            && !(300..=10_000).contains(&ms)
+        {
+            c.fail(
+                format!("{at}.end_silence_ms"),
+                format!("must be between 300 and 10000 ms, is {ms}"),
+            );
+        }
         if q.rules.is_empty() {
             c.fail(
                 format!("{at}.rules"),
@@ -253,6 +261,9 @@ fn check_rule(c: &mut Check<'_>, at: &str, rule: &RuleConfig) {
                         format!("{at}.groups[{gi}].phrases"),
                         "needs at least one phrase with words in it",
                     );
+                }
+                if let Some(name) = &g.name {
+                    c.both_languages(&format!("{at}.groups[{gi}].name"), name);
                 }
             }
         }

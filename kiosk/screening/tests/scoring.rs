@@ -33,6 +33,9 @@ fn factory_worker_willingness_follows_the_two_shift_answer() {
         ("够呛", 0, 30),
         ("maybe, it depends", 40, 70),
         ("看情况吧", 40, 70),
+        // Homophones a small speech model writes: matched by sound, a clear yes.
+        ("可已，两班到没问题", 80, 100),
+        ("可已", 80, 100),
     ];
     for (answer, lo, hi) in cases {
         for motivation in [
@@ -477,4 +480,64 @@ fn video_never_changes_a_score_but_can_send_to_review() {
             }
         }
     }
+}
+
+#[test]
+fn a_refusal_heard_only_by_sound_goes_to_review_and_says_so() {
+    let r = role("factory-worker");
+    let lex = lexicon();
+    let motivation = "我想找个稳定的工作，长期干下去";
+    let experience = "我在工厂流水线做了两年";
+    // 不性 sounds like 不行 ("no"): a must-have question must not be knocked out on that.
+    let result = score(&r, &lex, &typed(&r, &[motivation, "不性", experience])).expect("scores");
+    assert_eq!(result.recommendation, Recommendation::Review, "{result:#?}");
+    assert!(result.knockouts.is_empty(), "{result:#?}");
+    let reason = result
+        .reasons
+        .iter()
+        .find(|x| x.code == ReasonCode::RefusalBySound)
+        .expect("the reason names the match by sound");
+    assert_eq!(reason.question_id.as_deref(), Some("two-shifts"));
+    assert!(
+        result
+            .dimensions
+            .iter()
+            .flat_map(|d| &d.evidence)
+            .filter(|e| e.question_id == "two-shifts")
+            .all(|e| e.score.is_none()),
+        "the sound-only refusal feeds no score: {result:#?}"
+    );
+    // The evidence shows what was heard and what it sounded like.
+    let shown = result
+        .dimensions
+        .iter()
+        .flat_map(|d| &d.evidence)
+        .flat_map(|e| &e.matches)
+        .find(|m| m.by_sound.is_some())
+        .expect("a match by sound");
+    assert_eq!(
+        (shown.phrase.as_str(), shown.by_sound.as_deref()),
+        ("不性", Some("不行"))
+    );
+
+    // A yes by sound is scored and marked.
+    let yes = score(
+        &r,
+        &lex,
+        &typed(&r, &[motivation, "可已，两班到没问题", experience]),
+    )
+    .expect("scores");
+    let cue = yes
+        .dimensions
+        .iter()
+        .flat_map(|d| &d.evidence)
+        .filter(|e| e.rule == "intent")
+        .flat_map(|e| &e.matches)
+        .find(|m| m.phrase == "可已")
+        .expect("可已 matched");
+    assert_eq!(cue.by_sound.as_deref(), Some("可以"));
+    assert!(
+        yes.knockouts.is_empty() && yes.reasons.is_empty(),
+        "{yes:#?}"
+    );
 }

@@ -145,12 +145,17 @@ pub struct ResultRow {
     pub total: Option<i64>,
     /// `advance`, `review` or `not_recommended`.
     pub recommendation: String,
-    /// `awaiting_review` …
+    /// `awaiting_review` until the store manager decides, then `advanced`, `rejected` or
+    /// `kept_for_later` (the manager's latest decision).
     pub status: String,
     /// `spoken` or `typed`.
     pub source: String,
     /// True when the cloud has acknowledged the result event.
     pub synced: bool,
+    /// The store manager's latest decision (`advance`, `reject`, `keep`), if one was made.
+    pub decision: Option<String>,
+    /// When that decision was made (RFC 3339).
+    pub decided_at: Option<String>,
 }
 
 const RECEIPT_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -309,15 +314,24 @@ impl Store {
     ) -> Result<Vec<ResultRow>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT i.id, i.completed_at, c.name, c.receipt, i.role_id, r.total, r.recommendation, r.status, i.source,
-                    EXISTS (SELECT 1 FROM outbox o WHERE o.interview_id = i.id AND o.event_type = ?3 AND o.acked_at IS NOT NULL)
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.interview_id = i.id AND o.event_type = ?3 AND o.acked_at IS NOT NULL),
+                    d.decision, d.decided_at
              FROM interviews i
              JOIN candidates c ON c.id = i.candidate_id
              JOIN results r ON r.interview_id = i.id
+             LEFT JOIN decisions d ON d.id = (SELECT max(x.id) FROM decisions x WHERE x.interview_id = i.id)
              WHERE {filter}
              ORDER BY i.completed_at DESC, i.id DESC
              LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![arg, limit as i64, EVENT_INTERVIEW_RESULT], |row| {
+            let decision: Option<String> = row.get(10)?;
+            let status = match decision.as_deref() {
+                Some("advance") => "advanced".to_string(),
+                Some("reject") => "rejected".to_string(),
+                Some("keep") => "kept_for_later".to_string(),
+                _ => row.get(7)?,
+            };
             Ok(ResultRow {
                 interview_id: row.get(0)?,
                 completed_at: row.get(1)?,
@@ -326,9 +340,11 @@ impl Store {
                 role: row.get(4)?,
                 total: row.get(5)?,
                 recommendation: row.get(6)?,
-                status: row.get(7)?,
+                status,
                 source: row.get(8)?,
                 synced: row.get(9)?,
+                decision,
+                decided_at: row.get(11)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

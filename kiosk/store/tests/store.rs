@@ -381,6 +381,13 @@ fn decisions_and_audit_commit_with_their_events_and_show_in_detail() {
         (kiosk_store::Decision::Advance, "good fit")
     );
     assert_eq!(detail.decisions.len(), 2, "every decision is kept as a log");
+    // Lists show the latest decision, not "awaiting review".
+    let row = store.result_row(&saved.interview_id).expect("row");
+    assert_eq!(
+        (row.status.as_str(), row.decision.as_deref()),
+        ("advanced", Some("advance"))
+    );
+    assert_eq!(row.decided_at.as_deref(), Some(last.decided_at.as_str()));
     let pending = store.outbox_pending(0, 100).expect("pending");
     let decision = pending
         .iter()

@@ -118,8 +118,12 @@ pub fn run(
                     role.questions.len(),
                     q.prompt.get(&locale)
                 );
-                let (samples, heard) =
-                    ears.hear_mic(m, Duration::from_secs(q.time_limit_s.max(1) as u64))?;
+                let s = &ctx.station.config.speech;
+                let (samples, heard) = ears.hear_mic(
+                    m,
+                    Duration::from_secs(q.time_limit_s.max(1) as u64),
+                    q.end_silence_ms(s.trailing_silence_ms, s.trailing_silence_open_ms),
+                )?;
                 recorded.push((q.id.clone(), samples));
                 heard
             }

@@ -38,13 +38,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             mic,
             device,
             max_seconds,
+            prompt,
             json,
         } => {
             let mic = mic.then_some(transcribe::MicChoice {
                 device,
                 max_seconds,
             });
-            transcribe::run(&station, locale.as_deref(), &files, mic, json)
+            transcribe::run(&station, locale.as_deref(), &files, mic, prompt, json)
         }
         Command::Interview {
             station,

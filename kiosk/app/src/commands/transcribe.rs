@@ -34,16 +34,22 @@ pub fn run(
     locale: Option<&str>,
     files: &[PathBuf],
     mic: Option<MicChoice>,
+    prompt: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
     let st =
         Station::load(station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
     let locale = locale.unwrap_or(&st.config.station.locale).to_string();
-    let mut ears = speech::load(&st, &locale, None)?;
+    let mut ears = speech::load(&st, &locale, prompt)?;
     let mut rows = Vec::new();
     if let Some(m) = mic {
         let mut device = CpalMic::new(m.device);
-        let (_, heard) = ears.hear_mic(&mut device, Duration::from_secs(m.max_seconds))?;
+        // An answer to an open question: the station's longer end-of-answer silence.
+        let (_, heard) = ears.hear_mic(
+            &mut device,
+            Duration::from_secs(m.max_seconds),
+            st.config.speech.trailing_silence_open_ms,
+        )?;
         rows.push(Row {
             file: "microphone".into(),
             transcript: heard.response.transcript(),
