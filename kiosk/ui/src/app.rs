@@ -99,6 +99,8 @@ pub struct Config {
     pub strings: Strings,
     /// The questions that are read out.
     pub prompts: PromptAudio,
+    /// Silence that ends a live answer when the question sets none: (yes/no, open), ms.
+    pub end_silence_ms: (u32, u32),
 }
 
 impl Config {
@@ -204,6 +206,10 @@ impl Plugin for KioskPlugin {
             roles: setup.roles,
             strings: Strings::shipped(),
             prompts: setup.prompts,
+            end_silence_ms: (
+                setup.speech.trailing_silence_ms,
+                setup.speech.trailing_silence_open_ms,
+            ),
         })
         .insert_resource(Visit::new(&setup.default_locale))
         .insert_resource(Activity(Instant::now()))
@@ -295,6 +301,7 @@ fn devices_status(
                 health.microphone = Some(Err(e.clone()));
                 rebuild.0 = true;
             }
+            CaptureEvent::Pausing(p) => visit.pausing = *p,
             CaptureEvent::Captured { .. } => {}
         }
     }

@@ -179,8 +179,34 @@ impl FrameLog {
                 steal * 100.0
             );
         }
+        if let Some(kb) = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .as_deref()
+            .and_then(peak_rss_kb)
+        {
+            let mb = kb as f64 / 1024.0;
+            let verdict = if mb <= TARGET_RSS_MB {
+                "met"
+            } else {
+                "NOT met"
+            };
+            s += &format!(
+                "peak resident memory of the app: {mb:.0} MB (≤ {TARGET_RSS_MB:.0} MB: {verdict})\n"
+            );
+        }
         s
     }
+}
+
+/// Target for the app's peak resident memory over a whole interview and review.
+pub const TARGET_RSS_MB: f64 = 500.0;
+
+/// The peak resident set (`VmHWM`, kB) from `/proc/self/status`.
+pub fn peak_rss_kb(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// Runs the peer: the kiosk's window, camera, frame pacing and clear colour with nothing on
@@ -189,7 +215,7 @@ impl FrameLog {
 pub fn run_empty_window(windowed: bool, seconds: f64) -> Option<FrameStats> {
     let times: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let log = Arc::clone(&times);
-    let mut app = crate::run::window_app(windowed);
+    let mut app = crate::run::window_app(windowed.then_some(crate::run::WINDOW_SIZE));
     let (mut last, started) = (None::<Instant>, Instant::now());
     app.add_systems(Last, move |mut exit: MessageWriter<AppExit>| {
         let now = Instant::now();
@@ -226,6 +252,15 @@ mod tests {
             st.p99_ms
         );
         assert_eq!(FrameStats::of(Vec::new()), None);
+    }
+
+    #[test]
+    fn peak_memory_is_read_off_proc_status() {
+        let status = "Name:\tkiosk\nVmPeak:\t 900000 kB\nVmHWM:\t  512000 kB\nVmRSS:\t 400000 kB\n";
+        assert_eq!(peak_rss_kb(status), Some(512_000));
+        assert_eq!(peak_rss_kb("Name: x\n"), None);
+        let ours = std::fs::read_to_string("/proc/self/status").expect("linux");
+        assert!(peak_rss_kb(&ours).is_some_and(|kb| kb > 0));
     }
 
     #[test]

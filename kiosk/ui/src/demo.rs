@@ -139,7 +139,14 @@ pub fn drive(
         .step_started
         .get_or_insert_with(Instant::now)
         .elapsed();
-    if waiting > Duration::from_secs(120) {
+    // Waiting for the receipt includes transcribing every answer: with software rendering on a
+    // large screen the models get what the frame loop leaves, and that can take minutes.
+    let patience = if matches!(step, Step::AwaitReceipt) {
+        Duration::from_secs(300)
+    } else {
+        Duration::from_secs(120)
+    };
+    if waiting > patience {
         tracing::error!(?want, ?step, on = ?screen.get(), "the script is stuck: giving up");
         exit.write(AppExit::error());
         script.steps.clear();

@@ -12,10 +12,47 @@ use kiosk_perception::audio::{RATE, read_wav};
 use kiosk_perception::mic::{CpalMic, MicError, Microphone, feed};
 use kiosk_perception::speaker::{self, Playing};
 
+/// The prepared answers of a scripted candidate, in order; asked again, it repeats the answer
+/// it gave then.
+#[derive(Debug, Default)]
+struct Script {
+    clips: VecDeque<Vec<f32>>,
+    said: Vec<Vec<f32>>,
+}
+
+impl Script {
+    fn new(clips: VecDeque<Vec<f32>>) -> Self {
+        Self {
+            clips,
+            said: Vec::new(),
+        }
+    }
+
+    /// The next answer to say, if any is left.
+    fn next(&mut self) -> Option<Vec<f32>> {
+        let clip = self.clips.pop_front()?;
+        self.said.push(clip.clone());
+        Some(clip)
+    }
+
+    /// The next answer is the one said `back` recordings ago.
+    fn again(&mut self, back: usize) {
+        let Some(i) = self.said.len().checked_sub(back.max(1)) else {
+            return;
+        };
+        let clip = self.said.remove(i);
+        self.clips.push_front(clip);
+    }
+
+    fn len(&self) -> usize {
+        self.clips.len()
+    }
+}
+
 /// Plays one prepared clip per `start`, then silence: the n-th recording hears the n-th clip.
 #[derive(Debug)]
 pub struct ClipsMic {
-    clips: VecDeque<Vec<f32>>,
+    clips: Script,
     paced: bool,
 }
 
@@ -23,7 +60,7 @@ impl ClipsMic {
     /// Clips in the order the app will record.
     pub fn new(clips: Vec<Vec<f32>>, paced: bool) -> Self {
         Self {
-            clips: clips.into(),
+            clips: Script::new(clips.into()),
             paced,
         }
     }
@@ -31,7 +68,7 @@ impl ClipsMic {
     /// Clips from WAV files.
     pub fn from_files(files: &[PathBuf], paced: bool) -> Result<Self, MicError> {
         Ok(Self {
-            clips: read_clips(files)?,
+            clips: Script::new(read_clips(files)?),
             paced,
         })
     }
@@ -49,12 +86,16 @@ impl Microphone for ClipsMic {
     fn start(&mut self) -> Result<Receiver<Vec<f32>>, MicError> {
         let clip = self
             .clips
-            .pop_front()
+            .next()
             .unwrap_or_else(|| vec![0.0; RATE as usize * 3]);
         Ok(feed(clip, self.paced))
     }
 
     fn stop(&mut self) {}
+
+    fn again(&mut self, back: usize) {
+        self.clips.again(back);
+    }
 
     fn describe(&self) -> String {
         format!("{} prepared clips", self.clips.len())
@@ -66,7 +107,7 @@ impl Microphone for ClipsMic {
 /// and what cpal captures is passed on at real-time pace.
 #[derive(Debug)]
 pub struct AlsaFileMic {
-    clips: VecDeque<Vec<f32>>,
+    clips: Script,
     infile: PathBuf,
     inner: CpalMic,
 }
@@ -75,7 +116,7 @@ impl AlsaFileMic {
     /// Clips from WAV files, fed through `infile`.
     pub fn new(files: &[PathBuf], infile: &Path) -> Result<Self, MicError> {
         Ok(Self {
-            clips: read_clips(files)?,
+            clips: Script::new(read_clips(files)?),
             infile: infile.to_path_buf(),
             inner: CpalMic::new(None),
         })
@@ -86,7 +127,7 @@ impl Microphone for AlsaFileMic {
     fn start(&mut self) -> Result<Receiver<Vec<f32>>, MicError> {
         let clip = self
             .clips
-            .pop_front()
+            .next()
             .unwrap_or_else(|| vec![0.0; RATE as usize * 3]);
         let raw: Vec<u8> = clip
             .iter()
@@ -123,6 +164,10 @@ impl Microphone for AlsaFileMic {
     fn describe(&self) -> String {
         format!("ALSA file device fed from {}", self.infile.display())
     }
+
+    fn again(&mut self, back: usize) {
+        self.clips.again(back);
+    }
 }
 
 /// Real capture through cpal with the prepared clips spoken on the speaker: each recording
@@ -130,7 +175,7 @@ impl Microphone for AlsaFileMic {
 /// microphone hears the room; in the demo both defaults are one PulseAudio null sink and its
 /// monitor, so capture is paced like a real microphone (see provisioning/dev.sh demo).
 pub struct SpokenMic {
-    clips: VecDeque<Vec<f32>>,
+    clips: Script,
     inner: CpalMic,
     playing: Option<Playing>,
 }
@@ -147,7 +192,7 @@ impl SpokenMic {
     /// Clips from WAV files, heard by microphone `device` (None: the default).
     pub fn new(files: &[PathBuf], device: Option<String>) -> Result<Self, MicError> {
         Ok(Self {
-            clips: read_clips(files)?,
+            clips: Script::new(read_clips(files)?),
             inner: CpalMic::new(device),
             playing: None,
         })
@@ -158,7 +203,7 @@ impl Microphone for SpokenMic {
     fn start(&mut self) -> Result<Receiver<Vec<f32>>, MicError> {
         self.playing = None;
         let captured = self.inner.start()?;
-        if let Some(clip) = self.clips.pop_front() {
+        if let Some(clip) = self.clips.next() {
             match speaker::play(&clip) {
                 Ok(p) => self.playing = Some(p),
                 Err(e) => tracing::error!("the demo cannot speak its answer: {e}"),
@@ -178,6 +223,10 @@ impl Microphone for SpokenMic {
             self.inner.describe(),
             self.clips.len()
         )
+    }
+
+    fn again(&mut self, back: usize) {
+        self.clips.again(back);
     }
 }
 

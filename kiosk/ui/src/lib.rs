@@ -9,6 +9,7 @@ pub mod app;
 pub mod bench;
 pub mod demo;
 pub mod devices;
+pub mod evidence;
 pub mod pin_gate;
 pub mod prompts;
 pub mod run;

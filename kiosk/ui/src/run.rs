@@ -22,8 +22,10 @@ pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
 /// How to run.
 #[derive(Debug, Default)]
 pub struct RunOptions {
-    /// A 1280×800 window instead of fullscreen.
+    /// A window instead of fullscreen.
     pub windowed: bool,
+    /// The window's size (default 1280×800).
+    pub window_size: Option<(u32, u32)>,
     /// Steps to play (demo, tour).
     pub script: Option<Script>,
     /// Print a frame-time table when the app exits.
@@ -65,7 +67,10 @@ pub fn font(path: &Path) -> Result<Font, RunError> {
 /// Runs the kiosk until it exits (window closed, or the script's end).
 pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
     let font = font(opts.font.as_deref().unwrap_or(Path::new(DEFAULT_FONT)))?;
-    let mut app = window_app(opts.windowed);
+    let mut app = window_app(
+        opts.windowed
+            .then(|| opts.window_size.unwrap_or(WINDOW_SIZE)),
+    );
     // Registered before any text is laid out; the handle is kept so the font stays loaded.
     let handle = app.world_mut().resource_mut::<Assets<Font>>().add(font);
     app.insert_resource(UiFont(handle));
@@ -84,10 +89,13 @@ pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
     }
 }
 
+/// The window's size unless asked otherwise.
+pub const WINDOW_SIZE: (u32, u32) = (1280, 800);
+
 /// The window, frame pacing, clear colour and UI camera, shared by the kiosk and the empty
-/// window it is benchmarked against.
-pub(crate) fn window_app(windowed: bool) -> App {
-    let mode = if windowed {
+/// window it is benchmarked against: a window of the given size, or fullscreen.
+pub(crate) fn window_app(window: Option<(u32, u32)>) -> App {
+    let mode = if window.is_some() {
         WindowMode::Windowed
     } else {
         WindowMode::BorderlessFullscreen(MonitorSelection::Primary)
@@ -102,7 +110,7 @@ pub(crate) fn window_app(windowed: bool) -> App {
                 primary_window: Some(Window {
                     title: "Job interview · 求职面试".into(),
                     mode,
-                    resolution: (1280, 800).into(),
+                    resolution: window.unwrap_or(WINDOW_SIZE).into(),
                     // Frames are paced by the update mode below; waiting for vertical sync
                     // as well only adds latency (and, rendering in software, lost frames).
                     present_mode: bevy::window::PresentMode::AutoNoVsync,

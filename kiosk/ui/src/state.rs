@@ -80,13 +80,26 @@ pub enum Listening {
     },
     /// Reading the question out; recording starts once it has been said.
     Prompting {
-        /// The answer's time limit.
-        limit: Duration,
+        /// The answer's limits.
+        limit: Limits,
         /// When recording starts (known once playback has started).
         until: Option<Instant>,
     },
     /// All asked; waiting for transcriptions, then saving.
     Finishing,
+}
+
+/// When a live answer stops: its time limit, or this much silence after speech.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The question's answer time limit.
+    pub time: Duration,
+    /// Silence after speech that ends the answer.
+    pub silence_ms: u32,
+    /// The question (index in the role).
+    pub question: usize,
+    /// The question is asked again.
+    pub again: bool,
 }
 
 /// The candidate's visit, from consent to receipt.
@@ -116,6 +129,8 @@ pub struct Visit {
     pub listening: Listening,
     /// Capture ids handed out.
     pub next_capture: u64,
+    /// The capture id of each question's first recording (question index, id).
+    pub first_capture: Vec<(usize, u64)>,
     /// A problem to show on the current screen (a string key).
     pub notice: Option<String>,
     /// The receipt once saved; `Err` with the reason when saving failed.
@@ -124,6 +139,8 @@ pub struct Visit {
     pub level: f32,
     /// Speech heard during the device check.
     pub heard_speech: bool,
+    /// The candidate has paused long enough that listening is about to stop.
+    pub pausing: bool,
     /// The microphone failed (message).
     pub mic_error: Option<String>,
     /// The camera failed (message).

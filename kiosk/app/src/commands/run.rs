@@ -127,6 +127,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
         setup,
         RunOptions {
             windowed: a.windowed,
+            window_size: a.window_size,
             script,
             bench: a.bench_fps,
             bench_peer: if a.bench_fps {

@@ -70,6 +70,28 @@ pub fn recommendation_key(rec: &str) -> &'static str {
     }
 }
 
+/// The manager's latest decision on a listed result, with its time ("advanced by the store
+/// manager 16:05"), or the model's suggestion while none has been made.
+pub fn decision_or_suggestion(cfg: &Config, l: &str, r: &kiosk_store::ResultRow) -> String {
+    let key = match r.decision.as_deref() {
+        Some("advance") => "listed_advanced",
+        Some("reject") => "listed_rejected",
+        Some("keep") => "listed_kept",
+        _ => return cfg.t(l, recommendation_key(&r.recommendation)),
+    };
+    let at = r
+        .decided_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    cfg.strings.fill(l, key, &[("time", &at)])
+}
+
 fn build(commands: &mut Commands, v: &View) {
     let (cfg, visit) = (&*v.cfg, &*v.visit);
     let view = &*v.manager;
@@ -100,7 +122,7 @@ fn build(commands: &mut Commands, v: &View) {
             let label = format!(
                 "{time}  {}  ·  {role}  ·  {total}  ·  {}  ·  {sync}",
                 r.candidate.as_deref().unwrap_or("?"),
-                cfg.t(l, recommendation_key(&r.recommendation)),
+                decision_or_suggestion(cfg, l, r),
             );
             theme::button(
                 p,

@@ -15,7 +15,7 @@ use kiosk_store::Candidate;
 use crate::action::Action;
 use crate::app::{Asr, Cam, Config, Db, FromAsr, FromCam, FromMic, Mic};
 use crate::screens::device_check::LevelBar;
-use crate::state::{Listening, Rebuild, Screen, Visit};
+use crate::state::{Limits, Listening, Rebuild, Screen, Visit};
 use crate::theme::{self, Kind};
 use crate::workers::camera::{CameraCmd, CameraEvent};
 use crate::workers::capture::{CaptureCmd, CaptureEvent};
@@ -91,6 +91,7 @@ fn begin(
     };
     visit.session = Some(Session::new(role));
     visit.audio.clear();
+    visit.first_capture.clear();
     if visit.face_consent && visit.camera_error.is_none() {
         // Observations for the report start with the first question.
         cam.send(CameraCmd::Start);
@@ -107,15 +108,31 @@ fn advance(visit: &mut Visit, ask: &mut Asker) -> Next {
     };
     let next = session.advance();
     let role = session.role().id.clone();
+    let (yes_no, open) = ask.cfg.end_silence_ms;
     let question = match next {
-        Next::Ask(p) => session
-            .question(p.index)
-            .map(|q| (q.kind, q.time_limit_s, q.id.clone())),
+        Next::Ask(p) => session.question(p.index).map(|q| {
+            (
+                q.kind,
+                (
+                    q.time_limit_s,
+                    q.end_silence_ms(yes_no, open),
+                    (p.index, p.why.is_some()),
+                ),
+                q.id.clone(),
+            )
+        }),
         _ => None,
     };
     visit.listening = match (next, question) {
-        (Next::Ask(_), Some((QuestionKind::Spoken, limit, id))) if visit.mic_error.is_none() => {
-            let limit = Duration::from_secs(limit.max(1) as u64);
+        (Next::Ask(_), Some((QuestionKind::Spoken, (limit, silence, (question, again)), id)))
+            if visit.mic_error.is_none() =>
+        {
+            let limit = Limits {
+                time: Duration::from_secs(limit.max(1) as u64),
+                silence_ms: silence,
+                question,
+                again,
+            };
             match ask.cfg.prompts.get(&role, &id, &visit.locale) {
                 Some(path) => {
                     ask.voice.0 = Some(std::sync::Mutex::new(crate::devices::play_wav(path)));
@@ -206,11 +223,25 @@ fn build(commands: &mut Commands, v: &View) {
 }
 
 /// Starts recording the answer.
-fn listen(visit: &mut Visit, mic: &Mic, limit: Duration) -> Listening {
+fn listen(visit: &mut Visit, mic: &Mic, limit: Limits) -> Listening {
     visit.next_capture += 1;
+    visit.pausing = false;
+    let id = visit.next_capture;
+    let first = visit
+        .first_capture
+        .iter()
+        .find(|(q, _)| *q == limit.question)
+        .map(|(_, first)| *first);
+    if first.is_none() {
+        visit.first_capture.push((limit.question, id));
+    }
     mic.send(CaptureCmd::Listen {
-        id: visit.next_capture,
-        limit,
+        id,
+        limit: limit.time,
+        end_silence_ms: limit.silence_ms,
+        again: first
+            .filter(|_| limit.again)
+            .map(|first| (id - first) as usize),
     });
     Listening::Recording {
         id: visit.next_capture,
@@ -256,24 +287,37 @@ fn prompted(mut visit: ResMut<Visit>, mut voice: ResMut<PromptVoice>, mic: Res<M
     }
 }
 
+/// The hint line's text and colour.
+type HintText = (&'static mut Text, &'static mut TextColor);
+
+/// The countdown, and the line above the meter: "listen to the question", "listening", or —
+/// once the candidate has paused for a while — "still there?" with the meter turned amber, so
+/// someone who is thinking knows to go on (speech that resumes stays in the same answer).
 fn countdown(
     cfg: Res<Config>,
     visit: Res<Visit>,
     mut texts: Query<&mut Text, With<Countdown>>,
-    mut hints: Query<&mut Text, (With<ListenHint>, Without<Countdown>)>,
+    mut hints: Query<HintText, (With<ListenHint>, Without<Countdown>)>,
+    mut bars: Query<&mut BackgroundColor, With<LevelBar>>,
 ) {
     let prompting = matches!(visit.listening, Listening::Prompting { .. });
-    let hint = cfg.t(
-        &visit.locale,
-        if prompting {
-            "question_prompting"
-        } else {
-            "question_listening"
-        },
-    );
-    for mut t in &mut hints {
+    let pausing = visit.pausing && matches!(visit.listening, Listening::Recording { .. });
+    let (key, colour) = match (prompting, pausing) {
+        (true, _) => ("question_prompting", theme::MUTED),
+        (false, true) => ("question_still_there", theme::ACCENT),
+        (false, false) => ("question_listening", theme::MUTED),
+    };
+    let hint = cfg.t(&visit.locale, key);
+    for (mut t, mut c) in &mut hints {
         if t.0 != hint {
             t.0.clone_from(&hint);
+            c.0 = colour;
+        }
+    }
+    let bar = if pausing { theme::ACCENT } else { theme::OK };
+    for mut b in &mut bars {
+        if b.0 != bar {
+            b.0 = bar;
         }
     }
     let Listening::Recording { since, .. } = &visit.listening else {

@@ -9,7 +9,8 @@ use kiosk_store::{Decision, InterviewDetail};
 
 use crate::action::Action;
 use crate::app::{Config, Db, FromDb};
-use crate::screens::manager::{recommendation_key, tabs};
+use crate::evidence::Explain;
+use crate::screens::manager::{decision_or_suggestion, tabs};
 use crate::state::{ManagerView, Rebuild, Screen};
 use crate::theme::{self, Kind};
 use crate::workers::store::{StoreCmd, StoreEvent};
@@ -21,9 +22,13 @@ pub struct ReviewPlugin;
 impl Plugin for ReviewPlugin {
     fn build(&self, app: &mut App) {
         super::register(app, Screen::Review, build);
+        // The scroll input (present with the window's input plugin; registered here too, so
+        // the screen also runs headless under MinimalPlugins).
+        app.add_message::<bevy::input::mouse::MouseWheel>()
+            .init_resource::<Touches>();
         app.init_resource::<Playback>().add_systems(
             Update,
-            (handle, playback, loaded)
+            (handle, playback, loaded, scroll)
                 .chain()
                 .before(Redraw)
                 .run_if(in_state(Screen::Review)),
@@ -51,19 +56,35 @@ fn column(p: &mut ChildSpawnerCommands, build: impl FnOnce(&mut ChildSpawnerComm
     p.spawn(Node {
         flex_direction: FlexDirection::Column,
         align_items: AlignItems::FlexStart,
-        row_gap: Val::Vh(0.6),
-        width: Val::Percent(48.0),
+        row_gap: Val::Vh(0.8),
+        width: Val::Percent(49.0),
+        flex_shrink: 0.0,
         ..default()
     })
     .with_children(build);
 }
 
+/// Left-aligned text that keeps its full height (a wrapped line is never squeezed under the
+/// next one: the area scrolls instead).
 fn left(p: &mut ChildSpawnerCommands, s: impl Into<String>, size: f32, color: Color) {
     let e = theme::text(p, s, size, color);
-    p.commands()
-        .entity(e)
-        .insert(TextLayout::justify(Justify::Left));
+    p.commands().entity(e).insert((
+        TextLayout::justify(Justify::Left),
+        Node {
+            max_width: Val::Percent(100.0),
+            flex_shrink: 0.0,
+            ..default()
+        },
+    ));
 }
+
+/// The scrolling part of the review (evidence, transcripts, camera report).
+#[derive(Component, Debug)]
+pub struct ReviewScroll;
+
+/// Smallest type on the review screen, in % of the screen height: read at arm's length
+/// (22 px at 800 lines, 30 px at 1080).
+const SMALL: f32 = 2.7;
 
 fn build(commands: &mut Commands, v: &View) {
     let (cfg, visit) = (&*v.cfg, &*v.visit);
@@ -87,6 +108,11 @@ fn body(
     view: &ManagerView,
 ) {
     let role = cfg.role(&d.row.role);
+    let ex = Explain {
+        strings: &cfg.strings,
+        role,
+        locale: l,
+    };
     let role_name = role.map_or(d.row.role.clone(), |r| r.name.get(l).to_string());
     let total = d
         .result
@@ -98,111 +124,35 @@ fn body(
             "{}  ·  {role_name}  ·  {} {total}  ·  {}",
             d.row.candidate.as_deref().unwrap_or("?"),
             cfg.t(l, "review_total"),
-            cfg.t(l, recommendation_key(&d.row.recommendation))
+            decision_or_suggestion(cfg, l, &d.row)
         ),
         3.4,
         theme::ACCENT,
     );
-    theme::row(p, 2.0, |p| {
-        column(p, |p| {
-            for dim in &d.result.dimensions {
-                let name = role
-                    .and_then(|r| r.dimension(&dim.id))
-                    .map_or(dim.id.clone(), |x| x.name.get(l).to_string());
-                let score = dim.score.map_or("—".into(), |s| s.to_string());
-                left(
-                    p,
-                    format!("{name} ({}%): {score}", dim.weight),
-                    2.6,
-                    theme::FG,
-                );
-                for e in dim.evidence.iter().take(4) {
-                    let phrases: Vec<String> = e
-                        .matches
-                        .iter()
-                        .map(|m| format!("“{}”→{}", m.phrase, m.meaning))
-                        .collect();
-                    let metric = e
-                        .metric
-                        .as_ref()
-                        .map(|m| format!(" {}={:.1}", m.name, m.value))
-                        .unwrap_or_default();
-                    left(
-                        p,
-                        format!(
-                            "  · {} {}{metric} {}",
-                            e.question_id,
-                            e.rule,
-                            phrases.join(" ")
-                        ),
-                        2.0,
-                        theme::MUTED,
-                    );
-                }
-            }
-            if !d.result.reasons.is_empty() {
-                left(p, cfg.t(l, "review_reasons"), 2.4, theme::WARN);
-                for r in &d.result.reasons {
-                    left(p, format!("  · {}", r.message), 2.0, theme::WARN);
-                }
-            }
-            for k in &d.result.knockouts {
-                left(p, format!("  · {}", k.message), 2.0, theme::WARN);
-            }
-        });
-        column(p, |p| {
-            for a in &d.answers {
-                let prompt = role
-                    .and_then(|r| r.questions.iter().find(|q| q.id == a.question_id))
-                    .map_or(a.question_id.clone(), |q| q.prompt.get(l).to_string());
-                left(p, prompt, 2.4, theme::FG);
-                let conf = a
-                    .asr_confidence
-                    .map(|c| format!(" ({:.0}%)", c * 100.0))
-                    .unwrap_or_default();
-                left(p, format!("  “{}”{conf}", a.transcript), 2.2, theme::MUTED);
-                theme::row(p, 1.0, |p| {
-                    for m in d
-                        .media
-                        .iter()
-                        .filter(|m| m.question_id.as_deref() == Some(&a.question_id))
-                    {
-                        let name = std::path::Path::new(&m.path)
-                            .file_stem()
-                            .and_then(|s| s.to_str())
-                            .unwrap_or("");
-                        theme::button(
-                            p,
-                            format!("▶ {} {name}", cfg.t(l, "review_play")),
-                            Action::Play(m.path.clone()),
-                            Kind::Key,
-                        );
-                    }
-                });
-            }
-            let video = d
-                .result
-                .video
-                .as_ref()
-                .map_or(cfg.t(l, "review_no_video"), |v| {
-                    let pct = |x: f32| format!("{:.0}", x * 100.0);
-                    cfg.strings.fill(
-                        l,
-                        "review_video",
-                        &[
-                            ("present", &pct(v.face_present_ratio)),
-                            ("many", &pct(v.multiple_faces_ratio)),
-                            ("frontal", &pct(v.frontal_ratio)),
-                        ],
-                    )
-                });
-            left(p, video, 2.2, theme::MUTED);
-        });
+    p.spawn((
+        ReviewScroll,
+        ScrollPosition::default(),
+        Interaction::default(),
+        Node {
+            width: Val::Percent(100.0),
+            flex_grow: 1.0,
+            flex_basis: Val::Px(0.0),
+            min_height: Val::Px(0.0),
+            overflow: Overflow::scroll_y(),
+            flex_direction: FlexDirection::Row,
+            justify_content: JustifyContent::SpaceBetween,
+            align_items: AlignItems::FlexStart,
+            ..default()
+        },
+    ))
+    .with_children(|p| {
+        column(p, |p| evidence(p, &ex, d));
+        column(p, |p| answers(p, cfg, &ex, l, d));
     });
     if let Some(m) = &view.message {
-        theme::text(p, m.clone(), 2.6, theme::WARN);
+        theme::text(p, m.clone(), 2.8, theme::WARN);
     }
-    for dec in &d.decisions {
+    if let Some(dec) = d.decisions.last() {
         theme::text(
             p,
             cfg.strings.fill(
@@ -213,12 +163,12 @@ fn body(
                     ("reason", &cfg.t(l, &dec.reason)),
                 ],
             ),
-            2.6,
+            2.8,
             theme::OK,
         );
     }
-    theme::text(p, cfg.t(l, "review_decide"), 2.6, theme::FG);
     theme::row(p, 1.0, |p| {
+        theme::text(p, cfg.t(l, "review_decide"), 2.8, theme::FG);
         for r in REASONS {
             let kind = if view.reason == Some(r) {
                 Kind::Selected
@@ -238,6 +188,103 @@ fn body(
             );
         }
     });
+}
+
+/// Dimensions with the evidence behind each, then why it needs review.
+fn evidence(p: &mut ChildSpawnerCommands, ex: &Explain, d: &InterviewDetail) {
+    for dim in &d.result.dimensions {
+        let score = dim.score.map_or("—".into(), |s| s.to_string());
+        left(
+            p,
+            format!("{} ({}%): {score}", ex.dimension(&dim.id), dim.weight),
+            3.0,
+            theme::FG,
+        );
+        for e in &dim.evidence {
+            left(p, format!("· {}", ex.evidence(e)), SMALL, theme::MUTED);
+        }
+    }
+    if !d.result.reasons.is_empty() || !d.result.knockouts.is_empty() {
+        left(
+            p,
+            ex.strings.get(ex.locale, "review_reasons"),
+            3.0,
+            theme::WARN,
+        );
+    }
+    for r in &d.result.reasons {
+        left(p, format!("· {}", ex.reason(r)), SMALL, theme::WARN);
+    }
+    for k in &d.result.knockouts {
+        left(p, format!("· {}", ex.knockout(k)), SMALL, theme::WARN);
+    }
+}
+
+/// Each question with its transcript and audio, then the camera report.
+fn answers(p: &mut ChildSpawnerCommands, cfg: &Config, ex: &Explain, l: &str, d: &InterviewDetail) {
+    for a in &d.answers {
+        left(p, ex.question(&a.question_id), 3.0, theme::FG);
+        let conf = a
+            .asr_confidence
+            .map(|c| format!(" ({:.0}%)", c * 100.0))
+            .unwrap_or_default();
+        left(p, format!("“{}”{conf}", a.transcript), SMALL, theme::MUTED);
+        let media: Vec<_> = d
+            .media
+            .iter()
+            .filter(|m| m.question_id.as_deref() == Some(&a.question_id))
+            .collect();
+        theme::row(p, 1.0, |p| {
+            for (i, m) in media.iter().enumerate() {
+                let label = if media.len() > 1 {
+                    cfg.strings
+                        .fill(l, "review_play_attempt", &[("n", &(i + 1).to_string())])
+                } else {
+                    format!("▶ {}", cfg.t(l, "review_play"))
+                };
+                theme::button(p, label, Action::Play(m.path.clone()), Kind::Key);
+            }
+        });
+    }
+    let video = d
+        .result
+        .video
+        .as_ref()
+        .map_or(cfg.t(l, "review_no_video"), |v| {
+            let pct = |x: f32| format!("{:.0}", x * 100.0);
+            cfg.strings.fill(
+                l,
+                "review_video",
+                &[
+                    ("present", &pct(v.face_present_ratio)),
+                    ("many", &pct(v.multiple_faces_ratio)),
+                    ("frontal", &pct(v.frontal_ratio)),
+                ],
+            )
+        });
+    left(p, video, SMALL, theme::MUTED);
+}
+
+/// Scrolls the review's evidence with the mouse wheel or a finger drag.
+fn scroll(
+    mut wheel: MessageReader<bevy::input::mouse::MouseWheel>,
+    touches: Res<Touches>,
+    mut areas: Query<&mut ScrollPosition, With<ReviewScroll>>,
+) {
+    let mut dy: f32 = wheel
+        .read()
+        .map(|w| match w.unit {
+            bevy::input::mouse::MouseScrollUnit::Line => -w.y * 40.0,
+            bevy::input::mouse::MouseScrollUnit::Pixel => -w.y,
+        })
+        .sum();
+    dy -= touches.iter().map(|t| t.delta().y).sum::<f32>();
+    if dy == 0.0 {
+        return;
+    }
+    for mut pos in &mut areas {
+        pos.y = (pos.y + dy).max(0.0);
+    }
 }
 
 fn handle(

@@ -29,6 +29,11 @@ pub enum CaptureCmd {
         id: u64,
         /// The question's answer limit.
         limit: Duration,
+        /// Silence after speech that ends this answer (the question's own setting).
+        end_silence_ms: u32,
+        /// The question is asked again ("please say that again"): its first answer was
+        /// recorded this many recordings ago.
+        again: Option<usize>,
     },
     /// The candidate tapped "I'm done": hand over what was recorded.
     Finish,
@@ -43,6 +48,10 @@ pub enum CaptureEvent {
     Level(f32),
     /// Speech is being heard (sent at most once a second): the candidate is active.
     Speaking,
+    /// While listening: true once the candidate has been silent for half the silence that ends
+    /// the answer (the screen warns that it is about to stop listening), false when speech
+    /// resumes — it belongs to the same answer.
+    Pausing(bool),
     /// One answer is over.
     Captured {
         /// The `Listen` id.
@@ -74,13 +83,27 @@ pub fn start(
         };
         let mut next = cmds.recv().ok();
         while let Some(cmd) = next.take() {
+            if let CaptureCmd::Listen {
+                again: Some(back), ..
+            } = cmd
+            {
+                mic.again(back);
+            }
             next = match cmd {
                 CaptureCmd::Monitor => run(mic.as_mut(), None, &mut vad, &endpoint, &cmds, &events),
-                CaptureCmd::Listen { id, limit } => run(
+                CaptureCmd::Listen {
+                    id,
+                    limit,
+                    end_silence_ms,
+                    ..
+                } => run(
                     mic.as_mut(),
                     Some((id, limit)),
                     &mut vad,
-                    &endpoint,
+                    &EndpointConfig {
+                        trailing_silence_ms: end_silence_ms,
+                        ..endpoint.clone()
+                    },
                     &cmds,
                     &events,
                 ),
@@ -114,6 +137,7 @@ fn run(
     let mut samples: Vec<f32> = Vec::new();
     let (mut fed, mut metered) = (0, 0);
     let mut beat: Option<Instant> = None;
+    let mut pausing = false;
     let outcome = loop {
         if let Ok(cmd) = cmds.try_recv() {
             break Some(cmd);
@@ -158,6 +182,12 @@ fn run(
                 }
                 fed += FRAME;
             }
+            let now_pausing =
+                listen.is_some() && !ended && ep.silence_ms() >= endpoint.trailing_silence_ms / 2;
+            if now_pausing != pausing {
+                pausing = now_pausing;
+                let _ = events.send(CaptureEvent::Pausing(pausing));
+            }
         }
         if ended && listen.is_some() {
             break None;
@@ -175,6 +205,9 @@ fn run(
         }
     };
     mic.stop();
+    if pausing {
+        let _ = events.send(CaptureEvent::Pausing(false));
+    }
     let Some((id, _)) = listen else {
         return outcome.or_else(|| cmds.recv().ok());
     };

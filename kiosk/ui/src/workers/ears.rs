@@ -1,5 +1,6 @@
-//! The speech-recognition worker: holds the Whisper model of each language once loaded and
-//! transcribes answers in the background while the candidate goes on to the next question.
+//! The speech-recognition worker: holds the Whisper model of the language in use (another
+//! language's replaces it) and transcribes answers in the background while the candidate goes
+//! on to the next question.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -95,6 +96,9 @@ fn get<'a>(
     speech: &SpeechSettings,
     locale: &str,
 ) -> Result<&'a mut Ears, String> {
+    // Only the language in use stays loaded: the next candidate's language replaces it (the
+    // jobs of the previous visit were all before this one on the channel).
+    loaded.retain(|l, _| l == locale);
     if !loaded.contains_key(locale) {
         let t = std::time::Instant::now();
         let ears = Ears::load(models_dir, speech, locale, None).map_err(|e| e.to_string())?;
