@@ -1,8 +1,8 @@
 //! The app on a real (virtual) screen: `kiosk run --tour` under Xvfb drives two full interviews
 //! (Chinese, then English) with espeak-ng answers captured through cpal and ALSA's file device
 //! and a face photo as the camera, then the manager's screens; every screen in both languages is
-//! saved as PNG and checked here to be a real, non-blank picture. The PNGs are kept under
-//! `var/screens/` (CI artifacts; look at them).
+//! saved as PNG and checked here to be a real, non-blank picture — at 1280×800 and at 1920×1080. The PNGs are kept under `var/screens/` (and
+//! `var/screens/1920x1080/`; CI artifacts: look at them).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,11 +45,9 @@ fn variety(img: &image::RgbImage) -> (usize, f64) {
     (colours.len(), (sq / n - mean * mean).max(0.0).sqrt())
 }
 
-#[test]
-fn every_screen_renders_in_both_languages() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let st = station_with_models(dir.path());
-    let clips = dir.path().join("clips");
+/// Speaks the tour's answers (the first of each language is said during the device check).
+fn tour_clips(dir: &Path) -> PathBuf {
+    let clips = dir.join("clips");
     for (locale, voice, texts) in [
         (
             "en",
@@ -78,19 +76,35 @@ fn every_screen_renders_in_both_languages() {
             speak(&d, &format!("{i}"), voice, t);
         }
     }
-    let infile = dir.path().join("mic.raw");
-    let conf = alsa_file_conf(dir.path(), &infile);
-    let out = screens_dir();
-    let _ = std::fs::remove_dir_all(&out);
-    let run = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24"])
+    clips
+}
+
+/// Runs the tour in a window of `size` on a virtual screen of that size (at 1280×800 with the
+/// frame table); checks every screenshot and what was stored. Returns what the
+/// app printed.
+fn tour(dir: &Path, clips: &Path, out: &Path, size: (u32, u32)) -> String {
+    let st = station_with_models(dir);
+    let infile = dir.join("mic.raw");
+    let conf = alsa_file_conf(dir, &infile);
+    let mut cmd = Command::new("xvfb-run");
+    cmd.args(["-a", "-s", &format!("-screen 0 {}x{}x24", size.0, size.1)])
         .arg(binary("kiosk"))
-        .args(["run", "--windowed", "--bench-fps", "--station"])
+        .args([
+            "run",
+            "--windowed",
+            "--window-size",
+            &format!("{}x{}", size.0, size.1),
+        ]);
+    if size == (1280, 800) {
+        cmd.arg("--bench-fps");
+    }
+    let run = cmd
+        .arg("--station")
         .arg(&st)
         .arg("--tour")
-        .arg(&out)
+        .arg(out)
         .arg("--clips")
-        .arg(&clips)
+        .arg(clips)
         .arg("--alsa-infile")
         .arg(&infile)
         .arg("--camera-file")
@@ -99,29 +113,19 @@ fn every_screen_renders_in_both_languages() {
         .env("RUST_LOG", "warn,kiosk_ui=info")
         .output()
         .expect("xvfb-run (apt-get install xvfb xauth)");
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
         run.status.success(),
-        "kiosk run --tour failed:\n{stdout}\n{stderr}"
+        "kiosk run --tour at {size:?} failed:\n{stdout}\n{stderr}"
     );
-    println!("{stdout}");
-    assert!(
-        stdout.contains("question screen"),
-        "frame table printed: {stdout}"
-    );
-    assert!(
-        stdout.contains("| empty Bevy window") && !stdout.contains("could not be measured"),
-        "the empty-window peer measured beside it: {stdout}\n{stderr}"
-    );
-
     for locale in ["zh-CN", "en"] {
         for s in SCREENS {
             let path = out.join(format!("{s}-{locale}.png"));
             let img = image::open(&path)
                 .unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", path.display()))
                 .to_rgb8();
-            assert_eq!(img.dimensions(), (1280, 800), "{}", path.display());
+            assert_eq!(img.dimensions(), size, "{}", path.display());
             let (colours, spread) = variety(&img);
             assert!(
                 colours >= 8 && spread >= 8.0,
@@ -129,9 +133,19 @@ fn every_screen_renders_in_both_languages() {
                 path.display()
             );
         }
+        // The decision buttons are on screen: the review's bottom rows are not background.
+        let review = image::open(out.join(format!("9-review-{locale}.png")))
+            .expect("review shot")
+            .to_rgb8();
+        let bottom =
+            image::imageops::crop_imm(&review, 0, size.1 * 3 / 4, size.0, size.1 / 4).to_image();
+        assert!(
+            variety(&bottom).0 >= 4,
+            "the review's decision buttons are missing at {size:?} ({locale})"
+        );
     }
     // Both interviews were stored, and the manager's decision on each went to the outbox.
-    let store = kiosk_store::Store::open(&database(dir.path())).expect("store");
+    let store = kiosk_store::Store::open(&database(dir)).expect("store");
     let rows = store.list_results(10).expect("results");
     assert_eq!(rows.len(), 2, "{rows:?}");
     for r in &rows {
@@ -139,6 +153,7 @@ fn every_screen_renders_in_both_languages() {
         assert_eq!(d.decisions.len(), 1, "the tour decides each interview");
         assert_eq!(d.answers.len(), 3);
         assert!(d.result.video.is_some(), "camera report with face consent");
+        assert_eq!(r.status, "advanced", "the list shows the decision: {r:?}");
     }
     let locales: Vec<String> = rows
         .iter()
@@ -148,4 +163,28 @@ fn every_screen_renders_in_both_languages() {
         locales.contains(&"zh-CN".to_string()) && locales.contains(&"en".to_string()),
         "{locales:?}"
     );
+    stdout
+}
+
+#[test]
+fn every_screen_renders_in_both_languages_at_two_sizes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clips = tour_clips(dir.path());
+    let out = screens_dir();
+    let _ = std::fs::remove_dir_all(&out);
+    let small = dir.path().join("1280x800");
+    std::fs::create_dir_all(&small).expect("mkdir");
+    let stdout = tour(&small, &clips, &out, (1280, 800));
+    println!("{stdout}");
+    assert!(
+        stdout.contains("question screen"),
+        "frame table printed: {stdout}"
+    );
+    assert!(
+        stdout.contains("| empty Bevy window") && !stdout.contains("could not be measured"),
+        "the empty-window peer measured beside it: {stdout}"
+    );
+    let large = dir.path().join("1920x1080");
+    std::fs::create_dir_all(&large).expect("mkdir");
+    tour(&large, &clips, &out.join("1920x1080"), (1920, 1080));
 }
