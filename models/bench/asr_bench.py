@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """ASR benchmark: the kiosk's whisper-rs against faster-whisper on the same Whisper tiny.en weights,
-the same clips (espeak-ng speech of about 3, 8 and 20 s) and the same thread count, in one run.
-Prints time and word error rate per clip and the speed ratio. Not a test.
+the same clips and the same thread count, in one run: espeak-ng speech of about 3, 8 and 20 s, and
+answers with thinking pauses (sentences joined by 1.5–2.5 s of silence, about 10, 20 and 30 s
+long) that a live end-pointer would have cut at the first pause. Prints time, word error rate and
+words heard per clip, and the speed ratio. Not a test.
 
     asr_bench.py KIOSK_BINARY MODELS_DIR CT2_MODEL_DIR [--threads 2] [--runs 5]
 
@@ -30,6 +32,21 @@ CLIPS = {
             "assembly line and later in quality inspection. I am used to night shifts and I always "
             "follow the safety rules.",
 }
+# Answers with pauses: (name, sentences, pauses between them in seconds).
+PAUSED = [
+    ("10 s paused", ["I want a stable job close to home.", "I have worked in a shop before.",
+                     "Evenings suit me best."], [2.0, 1.5]),
+    ("20 s paused", ["I would like to work here because the company has a good name.",
+                     "Before this I worked for three years in a warehouse, packing orders.",
+                     "I can start next week and I can work on weekends.",
+                     "I am friendly with customers."], [1.7, 2.4, 1.5]),
+    ("30 s paused", ["I want this job because it is close to my home and the pay is fair.",
+                     "For two years I worked on an assembly line, checking parts for quality.",
+                     "Then I moved to a warehouse where I drove a forklift and counted stock.",
+                     "I am careful, I follow the safety rules, and I am happy to do night shifts.",
+                     "I also helped to train new workers."],
+     [1.5, 2.5, 2.0, 1.8]),
+]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,26 +54,55 @@ def words(s):
     return re.sub(r"[^a-z0-9' ]", " ", s.lower()).replace("'", "").split()
 
 
-def wer(ref, hyp):
-    r, h = words(ref), words(hyp)
+def distance(r, h):
+    """Levenshtein distance between two sequences (words, or characters for Chinese)."""
     d = list(range(len(h) + 1))
     for i in range(1, len(r) + 1):
         prev, d[0] = d[0], i
         for j in range(1, len(h) + 1):
             cur = min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
             prev, d[j] = d[j], cur
-    return d[len(h)] / max(1, len(r))
+    return d[len(h)]
+
+
+def wer(ref, hyp):
+    r, h = words(ref), words(hyp)
+    return distance(r, h) / max(1, len(r))
+
+
+def speak(tmp, stem, text, pad=(0.3, 0.3)):
+    raw, wav = tmp / f"{stem}.raw.wav", tmp / f"{stem}.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", str(pad[0]), str(pad[1])],
+                   check=True)
+    raw.unlink()
+    return wav
+
+
+def seconds_of(wav):
+    with wave.open(str(wav)) as w:
+        return w.getnframes() / w.getframerate()
 
 
 def make_clips(tmp):
     out = {}
     for name, text in CLIPS.items():
-        raw, wav = tmp / f"{name[:-2]}.raw.wav", tmp / f"{name[:-2]}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
-        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "0.3"], check=True)
-        with wave.open(str(wav)) as w:
-            seconds = w.getnframes() / w.getframerate()
-        out[name] = (wav, text, seconds)
+        wav = speak(tmp, name[:-2], text)
+        out[name] = (wav, text, seconds_of(wav))
+    for name, sentences, pauses in PAUSED:
+        stem = name.replace(" ", "-")
+        parts = [str(speak(tmp, f"{stem}-{i}", s, (0.3 if i == 0 else 0, 0))) for i, s in enumerate(sentences)]
+        args = []
+        for i, part in enumerate(parts):
+            args.append(part)
+            if i < len(pauses):
+                gap = tmp / f"{stem}-gap{i}.wav"
+                subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(gap), "trim", "0", str(pauses[i])],
+                               check=True)
+                args.append(str(gap))
+        wav = tmp / f"{stem}.wav"
+        subprocess.run(["sox", *args, str(wav), "pad", "0", "0.3"], check=True)
+        out[name] = (wav, " ".join(sentences), seconds_of(wav))
     return out
 
 
@@ -96,7 +142,7 @@ def ours(kiosk, st, clips, runs):
 ours.kernels = None
 
 
-def faster(model_dir, clips, runs, threads, compute_type):
+def faster(model_dir, clips, runs, threads, compute_type, vad=False):
     from faster_whisper import WhisperModel
     model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
     res = {}
@@ -106,7 +152,7 @@ def faster(model_dir, clips, runs, threads, compute_type):
         times, text = [], ""
         for i in range(runs + 1):
             t = time.perf_counter()
-            segments, _ = model.transcribe(audio, language="en", beam_size=1, vad_filter=False,
+            segments, _ = model.transcribe(audio, language="en", beam_size=1, vad_filter=vad,
                                            condition_on_previous_text=False)
             text = " ".join(s.text.strip() for s in segments)
             if i:
@@ -147,23 +193,28 @@ def main():
         }
         for ct in ("float32", "int8"):
             systems[f"faster-whisper {ct}"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, ct)
+        # Its own Silero VAD filter drops the pauses before decoding, as ours does.
+        systems["faster-whisper int8 vad_filter"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, "int8", True)
     print(f"ASR benchmark — Whisper tiny.en, {a.threads} threads, greedy, median of {a.runs} warm runs; "
           f"whisper-rs CPU kernels: {ours.kernels or 'unknown'}")
-    print("| clip | system | time, ms | WER |")
-    print("|---|---|---:|---:|")
+    print("| clip | system | time, ms | WER | words heard / said |")
+    print("|---|---|---:|---:|---:|")
     for name, (_, ref, secs) in clips.items():
         for sys_name, res in systems.items():
             ms, text = res[name]
-            print(f"| {name} ({secs:.1f} s) | {sys_name} | {ms:.0f} | {wer(ref, text):.1%} |")
+            print(f"| {name} ({secs:.1f} s) | {sys_name} | {ms:.0f} | {wer(ref, text):.1%} | "
+                  f"{len(words(text))} / {len(words(ref))} |")
     print()
-    print("| clip | ours (Q8_0, trimmed: the station default) | faster-whisper best | ratio (faster-whisper ÷ ours) | WER ours / theirs |")
-    print("|---|---:|---:|---:|---|")
+    print("| clip | ours (Q8_0, trimmed: the station default) | faster-whisper best | ratio (faster-whisper ÷ ours) "
+          "| WER ours / theirs | words ours / theirs / said |")
+    print("|---|---:|---:|---:|---|---|")
     for name, (_, ref, secs) in clips.items():
         ours_ms, ours_text = systems["whisper-rs Q8_0, audio window trimmed"][name]
         best = min((k for k in systems if k.startswith("faster")), key=lambda k: systems[k][name][0])
         fw_ms, fw_text = systems[best][name]
-        print(f"| {name} | {ours_ms:.0f} ms | {fw_ms:.0f} ms ({best.split()[-1]}) | {fw_ms / ours_ms:.2f}× | "
-              f"{wer(ref, ours_text):.1%} / {wer(ref, fw_text):.1%} |")
+        print(f"| {name} | {ours_ms:.0f} ms | {fw_ms:.0f} ms ({best.removeprefix('faster-whisper ')}) | {fw_ms / ours_ms:.2f}× | "
+              f"{wer(ref, ours_text):.1%} / {wer(ref, fw_text):.1%} | "
+              f"{len(words(ours_text))} / {len(words(fw_text))} / {len(words(ref))} |")
     cpu_end = cpu_times()
     if cpu_start and cpu_end and cpu_end[0] > cpu_start[0]:
         steal = (cpu_end[1] - cpu_start[1]) / (cpu_end[0] - cpu_start[0])

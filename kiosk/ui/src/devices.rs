@@ -255,3 +255,31 @@ pub fn play_wav(path: &Path) -> PlaybackStart {
     });
     rx
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scripted_candidate_repeats_the_answer_asked_for_again() {
+        let clip = |n: f32| vec![n; 4];
+        let mut mic = ClipsMic::new(vec![clip(0.0), clip(1.0), clip(2.0), clip(3.0)], false);
+        let said =
+            |mic: &mut ClipsMic| -> f32 { mic.start().expect("start").recv().expect("clip")[0] };
+        // Device check, question 1, question 2.
+        assert_eq!(
+            [said(&mut mic), said(&mut mic), said(&mut mic)],
+            [0.0, 1.0, 2.0]
+        );
+        // Question 1 is asked again after question 2 (two recordings back): its answer again.
+        mic.again(2);
+        assert_eq!(said(&mut mic), 1.0);
+        // Then the script goes on; asked again at once, the last answer is said again.
+        assert_eq!(said(&mut mic), 3.0);
+        mic.again(1);
+        assert_eq!(said(&mut mic), 3.0);
+        // Past the script: silence, and asking again for something never said changes nothing.
+        mic.again(40);
+        assert_eq!(said(&mut mic), 0.0);
+    }
+}
