@@ -167,6 +167,9 @@ def main():
             noisy = [e for e, c in zip(errs, clips) if c[3] is not None]
             ms = sum(o["asr_ms"] for o in out) / len(out)
             rows.append((name, np.mean(errs), np.mean(clean), np.mean(noisy), ms, out))
+            # Each lever takes minutes on 2 cores: say each as it is measured.
+            print(f"{name}: CER {np.mean(errs):.1%} (clean {np.mean(clean):.1%}, noisy {np.mean(noisy):.1%}), "
+                  f"{ms:.0f} ms per answer", file=sys.stderr, flush=True)
     print("Chinese CER — Whisper base (the station's zh model), 2 threads, one run per lever")
     print("| lever | CER all | CER clean | CER noisy (10–20 dB) | mean time per answer |")
     print("|---|---:|---:|---:|---:|")
