@@ -6,7 +6,7 @@
 //! have far too many homophones. At each position the longest phrase wins, and at equal length
 //! a phrase as written beats one by sound.
 
-use crate::text::{Located, Token, is_cjk, join_words, phrase_words, sounds};
+use crate::text::{Located, Token, join_words, phrase_words, single_cjk, sounds};
 
 /// One phrase of a set.
 #[derive(Debug, Clone)]
@@ -46,16 +46,7 @@ impl<T: Clone> PhraseSet<T> {
             .into_iter()
             .map(|(p, tag)| {
                 let words = phrase_words(&p);
-                let chars: Option<Vec<char>> = words
-                    .iter()
-                    .map(|w| {
-                        let mut c = w.chars();
-                        match (c.next(), c.next()) {
-                            (Some(ch), None) if is_cjk(ch) => Some(ch),
-                            _ => None,
-                        }
-                    })
-                    .collect();
+                let chars: Option<Vec<char>> = words.iter().map(|w| single_cjk(w)).collect();
                 let sound = chars
                     .filter(|c| c.len() >= 2)
                     .map(|c| c.into_iter().map(sounds).collect::<Vec<_>>())
@@ -132,11 +123,7 @@ fn sounds_like(phrase: &[Vec<&'static str>], heard: &[Located]) -> bool {
         let Token::Word(w) = &t.token else {
             return false;
         };
-        let mut c = w.chars();
-        let (Some(ch), None) = (c.next(), c.next()) else {
-            return false;
-        };
-        is_cjk(ch) && sounds(ch).iter().any(|r| readings.contains(r))
+        single_cjk(w).is_some_and(|ch| sounds(ch).iter().any(|r| readings.contains(r)))
     })
 }
 

@@ -79,6 +79,15 @@ pub fn normalise(text: &str) -> String {
     simplified(&nfkc).to_lowercase()
 }
 
+/// The character of a token that is a single CJK character (as every Chinese token is).
+pub fn single_cjk(word: &str) -> Option<char> {
+    let mut c = word.chars();
+    match (c.next(), c.next()) {
+        (Some(ch), None) if is_cjk(ch) => Some(ch),
+        _ => None,
+    }
+}
+
 /// The toneless pinyin readings of one CJK character (several for a heteronym, e.g. 行: xing,
 /// hang); empty for anything else.
 pub fn sounds(c: char) -> Vec<&'static str> {
