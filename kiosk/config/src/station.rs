@@ -140,6 +140,11 @@ pub struct SyncSettings {
     pub backoff_max_s: u64,
     /// How often the outbox is checked for new events.
     pub poll_interval_ms: u64,
+    /// An event the broker acknowledged is published again when the cloud's receipt has not
+    /// arrived within this (doubling per resend, up to `receipt_timeout_max_s`).
+    pub receipt_timeout_s: u64,
+    /// Longest wait for a receipt between resends.
+    pub receipt_timeout_max_s: u64,
 }
 
 impl Default for SyncSettings {
@@ -152,6 +157,8 @@ impl Default for SyncSettings {
             backoff_initial_ms: 250,
             backoff_max_s: 30,
             poll_interval_ms: 20,
+            receipt_timeout_s: 60,
+            receipt_timeout_max_s: 3600,
         }
     }
 }
@@ -309,6 +316,14 @@ impl Station {
             (
                 "sync.poll_interval_ms",
                 (1..=10_000).contains(&y.poll_interval_ms),
+            ),
+            (
+                "sync.receipt_timeout_s",
+                (1..=86_400).contains(&y.receipt_timeout_s),
+            ),
+            (
+                "sync.receipt_timeout_max_s",
+                (y.receipt_timeout_s..=7 * 86_400).contains(&y.receipt_timeout_max_s),
             ),
             ("speech.threads", (1..=64).contains(&config.speech.threads)),
             (

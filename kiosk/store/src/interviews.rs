@@ -289,7 +289,7 @@ impl Store {
                 topic(new.station, EVENT_INTERVIEW_RESULT),
                 interview_id,
                 PAYLOAD_SCHEMA_VERSION,
-                payload.to_string(),
+                serde_json::to_string(&payload)?,
                 created
             ],
         )?;

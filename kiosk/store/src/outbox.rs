@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::interviews::{StationIdentity, now};
-use crate::payload::{PAYLOAD_SCHEMA_VERSION, topic};
+use crate::payload::{PAYLOAD_SCHEMA_VERSION, envelope, topic};
 use crate::{Store, StoreError};
 
 /// One event to publish.
@@ -36,8 +36,10 @@ pub struct OutboxEntry {
     pub event_id: String,
     /// Event type.
     pub event_type: String,
-    /// The broker acknowledged it.
+    /// The broker acknowledged it (sent).
     pub acked: bool,
+    /// The cloud's receipt arrived (delivered).
+    pub delivered: bool,
     /// Set aside after repeated refusals.
     pub quarantined: bool,
 }
@@ -51,14 +53,27 @@ pub struct Backlog {
     pub oldest_created_at: Option<String>,
     /// Events set aside because the broker kept refusing them.
     pub quarantined: i64,
+    /// Events the broker acknowledged whose receipt from the cloud has not arrived.
+    pub unconfirmed: i64,
+    /// When the oldest unconfirmed event was created (RFC 3339).
+    pub oldest_unconfirmed_at: Option<String>,
 }
 
 impl Backlog {
     /// Age of the oldest unsent event in seconds, relative to `now`.
     pub fn oldest_age_s(&self, now: DateTime<FixedOffset>) -> Option<i64> {
-        let oldest = DateTime::parse_from_rfc3339(self.oldest_created_at.as_deref()?).ok()?;
-        Some((now - oldest).num_seconds().max(0))
+        age_s(self.oldest_created_at.as_deref()?, now)
     }
+
+    /// Age of the oldest unconfirmed event in seconds, relative to `now`.
+    pub fn oldest_unconfirmed_age_s(&self, now: DateTime<FixedOffset>) -> Option<i64> {
+        age_s(self.oldest_unconfirmed_at.as_deref()?, now)
+    }
+}
+
+fn age_s(at: &str, now: DateTime<FixedOffset>) -> Option<i64> {
+    let at = DateTime::parse_from_rfc3339(at).ok()?;
+    Some((now - at).num_seconds().max(0))
 }
 
 impl Store {
@@ -139,7 +154,8 @@ impl Store {
     /// Every outbox row in commit order with its delivery state.
     pub fn outbox_log(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, event_id, event_type, acked_at IS NOT NULL, quarantined_at IS NOT NULL FROM outbox ORDER BY seq",
+            "SELECT seq, event_id, event_type, acked_at IS NOT NULL, quarantined_at IS NOT NULL,
+                    delivered_at IS NOT NULL FROM outbox ORDER BY seq",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(OutboxEntry {
@@ -148,27 +164,100 @@ impl Store {
                 event_type: r.get(2)?,
                 acked: r.get(3)?,
                 quarantined: r.get(4)?,
+                delivered: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// What is still waiting for the cloud.
+    /// What is still waiting for the cloud: unsent, and sent but not confirmed.
     pub fn outbox_backlog(&self) -> Result<Backlog, StoreError> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FILTER (WHERE quarantined_at IS NULL),
-                    min(created_at) FILTER (WHERE quarantined_at IS NULL),
-                    count(*) FILTER (WHERE quarantined_at IS NOT NULL)
-             FROM outbox WHERE acked_at IS NULL",
+            "SELECT count(*) FILTER (WHERE acked_at IS NULL AND quarantined_at IS NULL),
+                    min(created_at) FILTER (WHERE acked_at IS NULL AND quarantined_at IS NULL),
+                    count(*) FILTER (WHERE acked_at IS NULL AND quarantined_at IS NOT NULL),
+                    count(*) FILTER (WHERE acked_at IS NOT NULL),
+                    min(created_at) FILTER (WHERE acked_at IS NOT NULL)
+             FROM outbox WHERE delivered_at IS NULL",
             [],
             |r| {
                 Ok(Backlog {
                     pending: r.get(0)?,
                     oldest_created_at: r.get(1)?,
                     quarantined: r.get(2)?,
+                    unconfirmed: r.get(3)?,
+                    oldest_unconfirmed_at: r.get(4)?,
                 })
             },
         )?)
+    }
+
+    /// Records the cloud's receipt for these events: delivered (and sent, if the PUBACK was
+    /// lost). Returns how many were newly delivered; unknown ids are ignored.
+    pub fn outbox_mark_delivered(&mut self, event_ids: &[String]) -> Result<usize, StoreError> {
+        let at = now().to_rfc3339();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE outbox SET delivered_at = ?2, acked_at = coalesce(acked_at, ?2)
+                 WHERE event_id = ?1 AND delivered_at IS NULL",
+            )?;
+            for id in event_ids {
+                n += stmt.execute(params![id, at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Sent events whose receipt is overdue at `now`: sent more than `timeout_s × 2^resends`
+    /// seconds ago (capped at `max_s`). They are marked unsent again (their `resends` counted),
+    /// so the agent publishes them again with the same id; returns their seqs.
+    pub fn outbox_resend_unconfirmed(
+        &mut self,
+        now: DateTime<FixedOffset>,
+        timeout_s: u64,
+        max_s: u64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let rows = tx
+            .prepare_cached(
+                "SELECT seq, acked_at, resends FROM outbox
+                 WHERE acked_at IS NOT NULL AND delivered_at IS NULL ORDER BY seq",
+            )?
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let overdue: Vec<i64> = rows
+            .into_iter()
+            .filter(|(_, acked_at, resends)| {
+                let wait = timeout_s
+                    .saturating_mul(1u64 << (*resends).clamp(0, 20))
+                    .min(max_s.max(timeout_s));
+                age_s(acked_at, now).is_some_and(|age| age >= wait as i64)
+            })
+            .map(|(seq, _, _)| seq)
+            .collect();
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE outbox SET acked_at = NULL, resends = resends + 1 WHERE seq = ?1",
+            )?;
+            for seq in &overdue {
+                stmt.execute([seq])?;
+            }
+        }
+        tx.commit()?;
+        Ok(overdue)
     }
 
     /// Commits a new event (not about an interview: an error report, a health alert …) to the
@@ -183,37 +272,22 @@ impl Store {
     }
 }
 
-/// Inserts an event into the outbox on `conn` (a connection or an open transaction).
-pub(crate) fn insert_event(
+/// Inserts an event into the outbox on `conn` (a connection or an open transaction): the
+/// protocol's envelope around `body`.
+pub(crate) fn insert_event<B: serde::Serialize>(
     conn: &rusqlite::Connection,
     station: &StationIdentity,
     event_type: &str,
     interview_id: Option<&str>,
-    body: Map<String, Value>,
+    body: B,
 ) -> Result<String, StoreError> {
     let event_id = Uuid::now_v7().to_string();
-    let at = now().to_rfc3339();
-    let mut payload = Map::new();
-    payload.insert("event_id".into(), Value::from(event_id.clone()));
-    payload.insert("type".into(), Value::from(event_type));
-    payload.insert("schema_version".into(), Value::from(PAYLOAD_SCHEMA_VERSION));
-    payload.insert("occurred_at".into(), Value::from(at.clone()));
-    payload.insert("tenant".into(), Value::from(station.tenant.clone()));
-    payload.insert(
-        "store".into(),
-        serde_json::json!({ "value": station.store_id, "scheme": "store_id" }),
-    );
-    payload.insert(
-        "device".into(),
-        serde_json::json!({ "value": station.device_id, "scheme": "device_id" }),
-    );
-    for (k, v) in body {
-        payload.entry(k).or_insert(v);
-    }
+    let at = now();
+    let payload = serde_json::to_string(&envelope(station, &event_id, event_type, at, body))?;
     conn.execute(
         "INSERT INTO outbox (event_id, event_type, topic, interview_id, schema_version, payload, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![event_id, event_type, topic(station, event_type), interview_id, PAYLOAD_SCHEMA_VERSION, Value::Object(payload).to_string(), at],
+        params![event_id, event_type, topic(station, event_type), interview_id, PAYLOAD_SCHEMA_VERSION, payload, at.to_rfc3339()],
     )?;
     Ok(event_id)
 }

@@ -1,32 +1,46 @@
-//! The JSON event an HR system receives for an interview: stable field names, `{value, scheme}`
-//! identifiers, `{value, minimum, maximum}` scores, RFC 3339 timestamps with offset.
+//! Builds the kiosk's events from what the store saves, with the wire types of `kiosk-protocol`
+//! (defined once, parsed by the cloud with the same types).
 
-use serde_json::{Value, json};
+use chrono::{DateTime, FixedOffset};
+use kiosk_protocol::{
+    AnswerPayload, CandidatePayload, ConsentPayload, DimensionPayload, Envelope, Id,
+    InterviewResultBody, SCHEMA_VERSION, Score,
+};
+use serde::Serialize;
 
 use crate::interviews::{NewInterview, StationIdentity};
 
-/// Version of the payload layout below; bump on any incompatible change.
-pub const PAYLOAD_SCHEMA_VERSION: i64 = 1;
+/// Version of the payload layout (the protocol's).
+pub const PAYLOAD_SCHEMA_VERSION: i64 = SCHEMA_VERSION;
 
 /// Event type of a finished interview's result.
-pub const EVENT_INTERVIEW_RESULT: &str = "interview_result";
+pub const EVENT_INTERVIEW_RESULT: &str = kiosk_protocol::event_type::INTERVIEW_RESULT;
 
 /// The MQTT topic an event of `event_type` from this station goes to.
 pub fn topic(station: &StationIdentity, event_type: &str) -> String {
     format!(
-        "kiosk/v1/{}/{}/{}/events/{event_type}",
-        station.tenant, station.store_id, station.device_id
+        "{}/events/{event_type}",
+        kiosk_protocol::device_base(&station.tenant, &station.store_id, &station.device_id)
     )
 }
 
-fn id(value: &str, scheme: &str) -> Value {
-    json!({ "value": value, "scheme": scheme })
-}
-
-fn score(value: Option<u8>) -> Value {
-    match value {
-        Some(v) => json!({ "value": v, "minimum": 0, "maximum": 100 }),
-        None => Value::Null,
+/// The envelope of an event from this station around `body`.
+pub(crate) fn envelope<B: Serialize>(
+    station: &StationIdentity,
+    event_id: &str,
+    event_type: &str,
+    occurred_at: DateTime<FixedOffset>,
+    body: B,
+) -> Envelope<B> {
+    Envelope {
+        event_id: event_id.to_string(),
+        event_type: event_type.to_string(),
+        schema_version: SCHEMA_VERSION,
+        occurred_at,
+        tenant: station.tenant.clone(),
+        store: Id::new(&station.store_id, "store_id"),
+        device: Id::new(&station.device_id, "device_id"),
+        body,
     }
 }
 
@@ -36,9 +50,9 @@ pub fn interview_result(
     interview_id: &str,
     receipt: &str,
     new: &NewInterview<'_>,
-) -> Value {
+) -> Envelope<InterviewResultBody> {
     let r = new.result;
-    let answers: Vec<Value> = new
+    let answers = new
         .answers
         .iter()
         .zip(&r.answers)
@@ -47,60 +61,63 @@ pub fn interview_result(
                 kiosk_screening::Response::Spoken { metrics, .. } => Some(metrics),
                 _ => None,
             };
-            json!({
-                "question_id": s.question_id,
-                "source": s.source,
-                "transcript": s.transcript,
-                "asr_confidence": s.asr_confidence,
-                "latency_ms": metrics.and_then(|m| m.latency_ms),
-                "speech_ms": metrics.map(|m| m.speech_ms),
-            })
+            AnswerPayload {
+                question_id: s.question_id.clone(),
+                source: s.source.clone(),
+                transcript: s.transcript.clone(),
+                asr_confidence: s.asr_confidence,
+                latency_ms: metrics.and_then(|m| m.latency_ms),
+                speech_ms: metrics.map(|m| m.speech_ms),
+            }
         })
         .collect();
-    let scores: Vec<Value> = r
+    let scores = r
         .dimensions
         .iter()
-        .map(|d| {
-            json!({
-                "dimension": d.id,
-                "score": score(d.score),
-                "weight": d.weight,
-                "evidence": d.evidence,
-            })
+        .map(|d| DimensionPayload {
+            dimension: d.id.clone(),
+            score: Score::percent(d.score),
+            weight: d.weight,
+            evidence: d.evidence.clone(),
         })
         .collect();
-    let consents: Vec<Value> = new
+    let consents = new
         .consents
         .iter()
-        .map(|c| json!({ "kind": c.kind.as_str(), "granted": c.granted, "notice_version": c.notice_version }))
+        .map(|c| ConsentPayload {
+            kind: c.kind.as_str().to_string(),
+            granted: c.granted,
+            notice_version: c.notice_version.clone(),
+        })
         .collect();
-    json!({
-        "event_id": event_id,
-        "type": EVENT_INTERVIEW_RESULT,
-        "schema_version": PAYLOAD_SCHEMA_VERSION,
-        "occurred_at": new.completed_at.to_rfc3339(),
-        "tenant": new.station.tenant,
-        "store": id(&new.station.store_id, "store_id"),
-        "device": id(&new.station.device_id, "device_id"),
-        "interview": id(interview_id, "kiosk_interview_id"),
-        "candidate": {
-            "reference": id(receipt, "kiosk_receipt"),
-            "name": new.candidate.name,
-            "phone": new.candidate.phone,
+    let body = InterviewResultBody {
+        interview: Id::new(interview_id, "kiosk_interview_id"),
+        candidate: CandidatePayload {
+            reference: Id::new(receipt, "kiosk_receipt"),
+            name: new.candidate.name.clone(),
+            phone: new.candidate.phone.clone(),
         },
-        "role": id(&r.role, "kiosk_role"),
-        "locale": new.locale,
-        "source": new.source(),
-        "status": r.status.as_str(),
-        "recommendation": r.recommendation.as_str(),
-        "total": score(r.total),
-        "pass_threshold": r.pass_threshold,
-        "reasons": r.reasons,
-        "knockouts": r.knockouts,
-        "scores": scores,
-        "answers": answers,
-        "consents": consents,
-        "started_at": new.started_at.to_rfc3339(),
-        "completed_at": new.completed_at.to_rfc3339(),
-    })
+        role: Id::new(&r.role, "kiosk_role"),
+        locale: new.locale.clone(),
+        source: new.source().to_string(),
+        status: r.status.as_str().to_string(),
+        recommendation: r.recommendation,
+        total: Score::percent(r.total),
+        pass_threshold: r.pass_threshold,
+        reasons: r.reasons.clone(),
+        knockouts: r.knockouts.clone(),
+        scores,
+        answers,
+        consents,
+        video: r.video.clone(),
+        started_at: new.started_at,
+        completed_at: new.completed_at,
+    };
+    envelope(
+        new.station,
+        event_id,
+        EVENT_INTERVIEW_RESULT,
+        new.completed_at,
+        body,
+    )
 }

@@ -2,7 +2,7 @@
 //! model) and the audit log of manager access, each committed with its outbox event.
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::interviews::{ResultRow, StationIdentity, now};
 use crate::outbox::insert_event;
@@ -192,22 +192,24 @@ impl Store {
             )
             .optional()?;
         let receipt = receipt.ok_or_else(|| StoreError::NotFound(interview_id.to_string()))?;
-        let at = now().to_rfc3339();
-        let mut body = Map::new();
-        body.insert(
-            "interview".into(),
-            json!({ "value": interview_id, "scheme": "interview_id" }),
-        );
-        body.insert("receipt".into(), Value::from(receipt));
-        body.insert("decision".into(), Value::from(decision.as_str()));
-        body.insert(
-            "conclusion_code".into(),
-            Value::from(decision.conclusion_code()),
-        );
-        body.insert("reason".into(), Value::from(reason));
-        body.insert("decided_by".into(), Value::from(decided_by));
-        body.insert("decided_at".into(), Value::from(at.clone()));
-        let event_id = insert_event(&tx, station, "decision", Some(interview_id), body)?;
+        let decided_at = now();
+        let at = decided_at.to_rfc3339();
+        let body = kiosk_protocol::DecisionBody {
+            interview: kiosk_protocol::Id::new(interview_id, "interview_id"),
+            receipt,
+            decision: decision.as_str().to_string(),
+            conclusion_code: decision.conclusion_code(),
+            reason: reason.to_string(),
+            decided_by: decided_by.to_string(),
+            decided_at,
+        };
+        let event_id = insert_event(
+            &tx,
+            station,
+            kiosk_protocol::event_type::DECISION,
+            Some(interview_id),
+            body,
+        )?;
         tx.execute(
             "INSERT INTO decisions (interview_id, decision, reason, decided_by, decided_at, event_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -139,6 +139,14 @@ CREATE TABLE audit (
     at        TEXT NOT NULL
 );
 "#,
+    // Receipts: `acked_at` (the broker's PUBACK) makes an event sent; `delivered_at` (the cloud's
+    // receipt) makes it delivered. Events acked before receipts existed count as delivered.
+    r#"
+ALTER TABLE outbox ADD COLUMN delivered_at TEXT;
+ALTER TABLE outbox ADD COLUMN resends INTEGER NOT NULL DEFAULT 0;
+UPDATE outbox SET delivered_at = acked_at WHERE acked_at IS NOT NULL;
+CREATE INDEX outbox_unconfirmed ON outbox(seq) WHERE acked_at IS NOT NULL AND delivered_at IS NULL;
+"#,
 ];
 
 /// Schema version this build writes.

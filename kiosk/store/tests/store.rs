@@ -473,3 +473,68 @@ fn expired_media_is_found_and_forgotten() {
         "the newer file expires in its turn"
     );
 }
+
+#[test]
+fn a_receipt_makes_events_delivered_and_a_late_one_sends_them_again() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    let a = save(&mut store, GOOD);
+    let b = save(&mut store, GOOD);
+    store.outbox_mark_acked_many(&[a.seq, b.seq]).expect("sent");
+    let backlog = store.outbox_backlog().expect("backlog");
+    assert_eq!((backlog.pending, backlog.unconfirmed), (0, 2));
+    assert!(backlog.oldest_unconfirmed_at.is_some());
+
+    // Before the timeout nothing is resent; after it, only the one without a receipt.
+    let now = chrono::Local::now().fixed_offset();
+    assert!(
+        store
+            .outbox_resend_unconfirmed(now, 60, 3600)
+            .expect("r")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .outbox_mark_delivered(&[a.event_id.clone(), "unknown".into()])
+            .expect("receipt"),
+        1
+    );
+    let later = now + chrono::Duration::seconds(61);
+    assert_eq!(
+        store.outbox_resend_unconfirmed(later, 60, 3600).expect("r"),
+        vec![b.seq]
+    );
+    let pending = store.outbox_pending(0, 10).expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        pending[0].event_id, b.event_id,
+        "same id, so the cloud de-duplicates"
+    );
+
+    // Sent again: the next wait doubles (120 s), so 61 s later it is not resent yet.
+    store.outbox_mark_acked(b.seq).expect("sent again");
+    let now = chrono::Local::now().fixed_offset();
+    let soon = now + chrono::Duration::seconds(61);
+    assert!(
+        store
+            .outbox_resend_unconfirmed(soon, 60, 3600)
+            .expect("r")
+            .is_empty()
+    );
+    let late = now + chrono::Duration::seconds(121);
+    assert_eq!(
+        store.outbox_resend_unconfirmed(late, 60, 3600).expect("r"),
+        vec![b.seq]
+    );
+
+    // A receipt that arrives for an event whose PUBACK was lost still counts.
+    store
+        .outbox_mark_delivered(std::slice::from_ref(&b.event_id))
+        .expect("receipt");
+    let backlog = store.outbox_backlog().expect("backlog");
+    assert_eq!((backlog.pending, backlog.unconfirmed), (0, 0));
+    assert_eq!(
+        store.outbox_mark_delivered(&[b.event_id]).expect("again"),
+        0
+    );
+}
