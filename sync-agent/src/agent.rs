@@ -57,6 +57,7 @@ pub struct Agent {
     backoff: Backoff,
     state: SyncState,
     state_saved: Instant,
+    receipts_checked: Instant,
 }
 
 impl Agent {
@@ -93,6 +94,7 @@ impl Agent {
             retry_at: None,
             broker_max_packet: None,
             state_saved: Instant::now(),
+            receipts_checked: Instant::now(),
         }
     }
 
@@ -237,6 +239,9 @@ impl Agent {
 
     fn on_downlink(&mut self, p: &Publish) {
         let topic = String::from_utf8_lossy(&p.topic).to_string();
+        if self.topics.downlink_kind(&topic) == Some(kiosk_protocol::downlink_kind::RECEIPT) {
+            return self.on_receipt(p);
+        }
         let parsed = match self.topics.downlink_kind(&topic) {
             Some(kind) => downlink::parse(kind, &p.payload),
             None => Err(format!("not a downlink topic of this device: {topic}")),
@@ -282,6 +287,49 @@ impl Agent {
                 tracing::error!(%topic, "downlink not stored, will be redelivered: {e}");
                 self.state.last_error = Some(format!("cannot store a downlink message: {e}"));
             }
+        }
+    }
+
+    /// The cloud committed these events: they are delivered. Acked to the broker after the
+    /// commit; a receipt that cannot be read is dropped (the events are simply sent again).
+    fn on_receipt(&mut self, p: &Publish) {
+        let committed = match serde_json::from_slice::<kiosk_protocol::Receipt>(&p.payload) {
+            Ok(r) => self.store.outbox_mark_delivered(&r.event_ids).map(|n| {
+                tracing::debug!(events = r.event_ids.len(), newly = n, "receipt");
+            }),
+            Err(e) => {
+                tracing::warn!("unreadable receipt ignored: {e}");
+                Ok(())
+            }
+        };
+        match committed {
+            Ok(()) => {
+                if let Err(e) = self.client.try_ack(p) {
+                    tracing::error!("cannot ack a receipt: {e}");
+                }
+            }
+            Err(e) => tracing::error!("receipt not recorded, will be redelivered: {e}"),
+        }
+    }
+
+    /// Sent events whose receipt is overdue are offered again (same ids: the cloud applies
+    /// each once). Covers a broker that acknowledged and then lost them.
+    fn resend_unconfirmed(&mut self) {
+        self.receipts_checked = Instant::now();
+        match self.store.outbox_resend_unconfirmed(
+            chrono::Local::now().fixed_offset(),
+            self.settings.receipt_timeout_s,
+            self.settings.receipt_timeout_max_s,
+        ) {
+            Ok(seqs) if !seqs.is_empty() => {
+                tracing::warn!(
+                    events = seqs.len(),
+                    "no receipt from the cloud in time: publishing again"
+                );
+                self.retry_later();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("cannot check for overdue receipts: {e}"),
         }
     }
 
@@ -380,6 +428,9 @@ impl Agent {
 
     fn on_tick(&mut self) {
         self.flush_acks();
+        if self.connected && self.receipts_checked.elapsed() >= Duration::from_secs(1) {
+            self.resend_unconfirmed();
+        }
         if self.retry_at.is_some_and(|t| Instant::now() >= t) && self.outbox_in_flight == 0 {
             self.retry_at = None;
             self.cursor = 0;
@@ -398,6 +449,8 @@ impl Agent {
                 "backlog": b.pending,
                 "oldest_unsent_age_s": b.oldest_age_s(chrono::Local::now().fixed_offset()),
                 "quarantined": b.quarantined,
+                "unconfirmed": b.unconfirmed,
+                "oldest_unconfirmed_age_s": b.oldest_unconfirmed_age_s(chrono::Local::now().fixed_offset()),
                 "last_publish_at": self.state.last_publish_at,
                 "connected_since": self.state.last_connected_at,
                 "app_version": env!("CARGO_PKG_VERSION"),

@@ -12,6 +12,10 @@ pub struct Status {
     pub oldest_unsent_age_s: Option<i64>,
     /// Events set aside after repeated refusals.
     pub quarantined: i64,
+    /// Events the broker acknowledged (sent) whose receipt from the cloud has not arrived.
+    pub unconfirmed: i64,
+    /// Age of the oldest of them, in seconds.
+    pub oldest_unconfirmed_age_s: Option<i64>,
     /// Connected to the broker now.
     pub connected: bool,
     /// An agent process is running for this station.
@@ -35,10 +39,13 @@ pub fn read(store: &Store) -> Result<Status, kiosk_store::StoreError> {
     let state = store.sync_state()?;
     let agent_running = state.as_ref().is_some_and(running);
     let state = state.unwrap_or_default();
+    let now = chrono::Local::now().fixed_offset();
     Ok(Status {
         backlog: backlog.pending,
-        oldest_unsent_age_s: backlog.oldest_age_s(chrono::Local::now().fixed_offset()),
+        oldest_unsent_age_s: backlog.oldest_age_s(now),
         quarantined: backlog.quarantined,
+        unconfirmed: backlog.unconfirmed,
+        oldest_unconfirmed_age_s: backlog.oldest_unconfirmed_age_s(now),
         connected: agent_running && state.connected,
         agent_running,
         last_error: state.last_error,
@@ -61,6 +68,15 @@ pub fn render(s: &Status) -> String {
         "sync-agent: {agent}\nbacklog: {} event(s){age}\n",
         s.backlog
     );
+    if s.unconfirmed > 0 {
+        let age = s
+            .oldest_unconfirmed_age_s
+            .map_or(String::new(), |a| format!(", oldest {a} s old"));
+        out.push_str(&format!(
+            "unconfirmed: {} event(s) sent, no receipt from the cloud yet{age}\n",
+            s.unconfirmed
+        ));
+    }
     if s.quarantined > 0 {
         out.push_str(&format!(
             "quarantined: {} event(s) the broker keeps refusing (see the outbox)\n",
