@@ -1,0 +1,224 @@
+//! MQTT ingest: a shared subscription to every kiosk's events (instances split the load), plain
+//! subscriptions to presence and health (retained messages never reach shared subscriptions),
+//! batches committed to the store, each message acked only after its commit, then a receipt to
+//! each device naming its committed events.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cloud_store::{Incoming, Store};
+use kiosk_protocol::{Receipt, TopicKind, downlink_kind, parse_topic, topic};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Packet, Publish};
+use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use rumqttc::{TlsConfiguration, Transport};
+use tokio::sync::mpsc;
+
+use crate::config::Broker;
+
+/// How long the broker keeps this instance's session (and what it had not acked) while it is away.
+const SESSION_EXPIRY_S: u32 = 24 * 3600;
+
+/// Connection options for this instance.
+pub fn options(b: &Broker) -> anyhow::Result<MqttOptions> {
+    let mut o = MqttOptions::new(b.client_id.clone(), b.host.clone(), b.port);
+    o.set_keep_alive(Duration::from_secs(10))
+        .set_clean_start(false)
+        .set_session_expiry_interval(Some(SESSION_EXPIRY_S))
+        .set_manual_acks(true)
+        .set_request_channel_capacity(4096);
+    if let (Some(u), p) = (&b.username, &b.password) {
+        o.set_credentials(u.clone(), p.clone().unwrap_or_default());
+    }
+    if let (Some(ca), Some(cert), Some(key)) = (&b.ca, &b.cert, &b.key) {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read {} (check [broker] in cloud.toml): {e}",
+                    p.display()
+                )
+            })
+        };
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
+            ca: read(ca)?,
+            alpn: None,
+            client_auth: Some((read(cert)?, read(key)?)),
+        }));
+    }
+    Ok(o)
+}
+
+/// Runs ingest until the process ends: the event loop in one task, batches in another.
+pub async fn run(broker: Broker, store: Store) -> anyhow::Result<()> {
+    let (client, eventloop) = AsyncClient::new(options(&broker)?, 4096);
+    let (tx, rx) = mpsc::channel::<Publish>(8192);
+    let shared = format!("$share/{}/{}", broker.share_group, topic::EVENTS_FILTER);
+    let poller = tokio::spawn(poll(eventloop, client.clone(), shared, tx));
+    let batches = tokio::spawn(process(
+        rx,
+        client,
+        store,
+        broker.batch_max,
+        broker.batch_wait_ms,
+    ));
+    tokio::select! {
+        r = poller => r?,
+        r = batches => r?,
+    }
+}
+
+async fn poll(
+    mut eventloop: EventLoop,
+    client: AsyncClient,
+    shared: String,
+    tx: mpsc::Sender<Publish>,
+) -> anyhow::Result<()> {
+    let mut connected = false;
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                connected = true;
+                tracing::info!(
+                    session_present = ack.session_present,
+                    "connected to the broker"
+                );
+                // A resumed session keeps its subscriptions; retained presence and health are
+                // only sent on subscribing, so subscribe to those every time.
+                if !ack.session_present {
+                    client.subscribe(shared.clone(), QoS::AtLeastOnce).await?;
+                }
+                client
+                    .subscribe(topic::STATUS_FILTER, QoS::AtLeastOnce)
+                    .await?;
+                client
+                    .subscribe(topic::HEALTH_FILTER, QoS::AtLeastOnce)
+                    .await?;
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if tx.send(p).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if connected {
+                    tracing::warn!("broker connection lost: {e}");
+                } else {
+                    tracing::warn!("cannot connect to the broker: {e}");
+                }
+                connected = false;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn process(
+    mut rx: mpsc::Receiver<Publish>,
+    client: AsyncClient,
+    store: Store,
+    batch_max: usize,
+    batch_wait_ms: u64,
+) -> anyhow::Result<()> {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(batch_wait_ms);
+        while batch.len() < batch_max {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(p)) => batch.push(p),
+                _ => break,
+            }
+        }
+        let (events, states): (Vec<Publish>, Vec<Publish>) = batch.into_iter().partition(|p| {
+            let t = String::from_utf8_lossy(&p.topic);
+            !matches!(
+                parse_topic(&t).map(|t| t.kind),
+                Some(TopicKind::Status | TopicKind::Health)
+            )
+        });
+        if !events.is_empty() {
+            commit_events(&client, &store, &events).await;
+        }
+        for p in &states {
+            record_state(&client, &store, p).await;
+        }
+    }
+    Ok(())
+}
+
+/// Commits a batch (retrying until the database takes it: nothing is acked before), then acks
+/// every message and sends each device its receipt.
+async fn commit_events(client: &AsyncClient, store: &Store, events: &[Publish]) {
+    let incoming: Vec<Incoming> = events
+        .iter()
+        .map(|p| Incoming {
+            topic: String::from_utf8_lossy(&p.topic).into_owned(),
+            payload: p.payload.to_vec(),
+        })
+        .collect();
+    let mut wait = Duration::from_millis(200);
+    let outcomes = loop {
+        match store.ingest(&incoming).await {
+            Ok(o) => break o,
+            Err(e) => {
+                tracing::error!(
+                    events = incoming.len(),
+                    "cannot commit, nothing acked, retrying in {wait:?}: {e}"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    };
+    let committed_at = chrono::Utc::now().to_rfc3339();
+    let mut receipts: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for o in &outcomes {
+        if let Some((base, id)) = o.receipt() {
+            receipts.entry(base).or_default().push(id.to_string());
+        }
+    }
+    for p in events {
+        if let Err(e) = client.ack(p).await {
+            tracing::error!("cannot ack: {e}");
+        }
+    }
+    for (base, event_ids) in receipts {
+        let receipt = Receipt {
+            event_ids,
+            committed_at: committed_at.clone(),
+        };
+        let body = serde_json::to_vec(&receipt).unwrap_or_default();
+        let topic = format!("{base}/down/{}", downlink_kind::RECEIPT);
+        if let Err(e) = client.publish(topic, QoS::AtLeastOnce, false, body).await {
+            // The device publishes again on the missing receipt; that is a duplicate here.
+            tracing::warn!("cannot queue a receipt: {e}");
+        }
+    }
+    tracing::debug!(events = events.len(), "batch committed");
+}
+
+async fn record_state(client: &AsyncClient, store: &Store, p: &Publish) {
+    let t = String::from_utf8_lossy(&p.topic).into_owned();
+    let Some(dt) = parse_topic(&t) else { return };
+    let message: serde_json::Value = match serde_json::from_slice(&p.payload) {
+        Ok(v) => v,
+        Err(_) if p.payload.is_empty() => serde_json::Value::Null,
+        Err(e) => {
+            tracing::warn!(topic = %t, "unreadable presence/health ignored: {e}");
+            let _ = client.ack(p).await;
+            return;
+        }
+    };
+    let health = dt.kind == TopicKind::Health;
+    match store
+        .record_device_state(&dt.tenant, &dt.store, &dt.device, health, &message)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(topic = %t, "presence/health of an unregistered device or path ignored")
+        }
+        Err(e) => tracing::warn!(topic = %t, "presence/health not recorded: {e}"),
+    }
+    let _ = client.ack(p).await;
+}

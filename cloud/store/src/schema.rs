@@ -1,0 +1,184 @@
+//! The cloud's PostgreSQL schema and its migrations, applied in order under an advisory lock so
+//! several bridge instances may start at once.
+
+use tokio_postgres::Client;
+
+use crate::StoreError;
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: i32 = 1;
+
+const LOCK_KEY: i64 = 0x6b696f736b; // "kiosk"
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE devices (
+    device_id     text PRIMARY KEY,
+    tenant        text NOT NULL,
+    store_id      text NOT NULL,
+    status        text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired')),
+    registered_at timestamptz NOT NULL DEFAULT now(),
+    registered_by text NOT NULL
+);
+CREATE INDEX devices_tenant ON devices (tenant, store_id);
+
+-- Last-known presence and health (retained messages), one row per registered device.
+CREATE TABLE device_state (
+    device_id   text PRIMARY KEY REFERENCES devices ON DELETE CASCADE,
+    online      boolean,
+    presence    jsonb,
+    presence_at timestamptz,
+    health      jsonb,
+    health_at   timestamptz,
+    last_seen   timestamptz NOT NULL DEFAULT now()
+);
+
+-- Every accepted event once, by id; `outcome` says what applying it did.
+CREATE TABLE events (
+    event_id       text PRIMARY KEY,
+    tenant         text NOT NULL,
+    store_id       text NOT NULL,
+    device_id      text NOT NULL,
+    event_type     text NOT NULL,
+    schema_version bigint,
+    occurred_at    timestamptz,
+    received_at    timestamptz NOT NULL DEFAULT now(),
+    body_sha256    bytea NOT NULL,
+    payload        jsonb,
+    outcome        text NOT NULL
+);
+CREATE INDEX events_device ON events (device_id, received_at);
+
+-- What was never applied, with why: unregistered devices, wrong paths, invalid payloads,
+-- unknown types or versions, a known id with a different body.
+CREATE TABLE rejected (
+    id          bigserial PRIMARY KEY,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    topic       text NOT NULL,
+    device_id   text,
+    tenant      text,
+    event_id    text,
+    code        text NOT NULL,
+    reason      text NOT NULL,
+    payload     bytea NOT NULL
+);
+
+CREATE TABLE candidates (
+    candidate_id      uuid PRIMARY KEY,
+    tenant            text NOT NULL,
+    store_id          text NOT NULL,
+    device_id         text NOT NULL,
+    interview_id      text NOT NULL,
+    receipt           text NOT NULL,
+    name              text,
+    phone             text,
+    role_id           text NOT NULL,
+    locale            text NOT NULL,
+    source            text NOT NULL,
+    status            text NOT NULL,
+    status_changed_at timestamptz NOT NULL,
+    start_date        date,
+    total             integer,
+    recommendation    text NOT NULL,
+    pass_threshold    integer NOT NULL,
+    result            jsonb NOT NULL,
+    interviewed_at    timestamptz NOT NULL,
+    event_id          text NOT NULL,
+    deleted_at        timestamptz,
+    UNIQUE (device_id, interview_id)
+);
+CREATE INDEX candidates_tenant ON candidates (tenant, interviewed_at DESC);
+
+-- Every status change asked for, applied or not (a manager's late decision is an opinion).
+CREATE TABLE status_history (
+    id           bigserial PRIMARY KEY,
+    candidate_id uuid NOT NULL REFERENCES candidates ON DELETE CASCADE,
+    from_status  text,
+    to_status    text NOT NULL,
+    applied      boolean NOT NULL,
+    actor_kind   text NOT NULL,
+    actor        text NOT NULL,
+    reason       text NOT NULL,
+    note         text,
+    occurred_at  timestamptz NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT now(),
+    event_id     text
+);
+CREATE INDEX status_history_candidate ON status_history (candidate_id, id);
+
+-- Store managers' decisions; `candidate_id` is NULL while the interview has not arrived.
+CREATE TABLE decisions (
+    event_id     text PRIMARY KEY,
+    tenant       text NOT NULL,
+    device_id    text NOT NULL,
+    interview_id text NOT NULL,
+    candidate_id uuid REFERENCES candidates ON DELETE CASCADE,
+    decision     text NOT NULL,
+    reason       text NOT NULL,
+    decided_by   text NOT NULL,
+    decided_at   timestamptz NOT NULL
+);
+CREATE INDEX decisions_pending ON decisions (device_id, interview_id) WHERE candidate_id IS NULL;
+
+-- What devices report about themselves: quarantined events, refused downlink, manager access.
+CREATE TABLE device_reports (
+    event_id    text PRIMARY KEY,
+    tenant      text NOT NULL,
+    device_id   text NOT NULL,
+    kind        text NOT NULL,
+    detail      jsonb NOT NULL,
+    occurred_at timestamptz NOT NULL
+);
+CREATE INDEX device_reports_device ON device_reports (device_id, occurred_at);
+
+-- Webhooks to each tenant's HR system, shared by every bridge instance (leased with SKIP LOCKED).
+CREATE TABLE webhook_outbox (
+    webhook_id      text PRIMARY KEY,
+    tenant          text NOT NULL,
+    event_type      text NOT NULL,
+    payload         jsonb NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    attempts        integer NOT NULL DEFAULT 0,
+    state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+    last_error      text,
+    delivered_at    timestamptz
+);
+CREATE INDEX webhook_due ON webhook_outbox (next_attempt_at) WHERE state = 'pending';
+"#];
+
+/// Applies every migration this database lacks; refuses a database newer than this build.
+pub async fn migrate(client: &mut Client) -> Result<i32, StoreError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await?;
+    let have: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .get(0);
+    if have > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found: have,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
+        let version = i as i32 + 1;
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[&version],
+        )
+        .await?;
+        tracing::info!(version, "cloud schema migrated");
+    }
+    tx.commit().await?;
+    Ok(SCHEMA_VERSION)
+}

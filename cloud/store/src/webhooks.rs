@@ -1,0 +1,196 @@
+//! The webhook outbox: webhooks are enqueued in the transaction that caused them, then leased
+//! one at a time with `FOR UPDATE SKIP LOCKED`, so several bridge instances never send the same
+//! webhook at once; the lease is held while it is sent and released with its result.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+use crate::{Store, StoreError};
+
+/// A webhook due to be sent.
+#[derive(Debug, Clone)]
+pub struct DueWebhook {
+    /// `webhook-id`: the same on every attempt, the receiver's idempotency key.
+    pub webhook_id: String,
+    /// Whose endpoint.
+    pub tenant: String,
+    /// `candidate.interviewed`, `candidate.status_changed` …
+    pub event_type: String,
+    /// The JSON body (`{type, timestamp, data}`).
+    pub payload: Value,
+    /// Attempts made before this one.
+    pub attempts: i32,
+}
+
+/// What an attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookResult {
+    /// 2xx.
+    Delivered,
+    /// Try again after this long.
+    Retry {
+        /// How long.
+        after: Duration,
+        /// What went wrong.
+        error: String,
+    },
+    /// No more attempts (out of attempts, or 410 Gone).
+    Dead {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// A webhook that ran out of attempts.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadWebhook {
+    /// Its id.
+    pub webhook_id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Type.
+    pub event_type: String,
+    /// Attempts made.
+    pub attempts: i32,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Enqueues a webhook in the caller's transaction.
+pub(crate) async fn enqueue(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    event_type: &str,
+    data: Value,
+) -> Result<(), StoreError> {
+    let id = format!("msg_{}", Uuid::now_v7().simple());
+    let body = json!({"type": event_type, "timestamp": Utc::now(), "data": data});
+    tx.execute(
+        "INSERT INTO webhook_outbox (webhook_id, tenant, event_type, payload) VALUES ($1, $2, $3, $4)",
+        &[&id, &tenant, &event_type, &body],
+    )
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Leases the next due webhook, lets `send` attempt it, and records the result; returns the
+    /// id and result, or None when nothing is due. A crash before the commit leaves the webhook
+    /// due again with the same id (at-least-once).
+    pub async fn attempt_webhook<F, Fut>(
+        &self,
+        send: F,
+    ) -> Result<Option<(String, WebhookResult)>, StoreError>
+    where
+        F: FnOnce(DueWebhook) -> Fut,
+        Fut: Future<Output = WebhookResult>,
+    {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let Some(r) = tx
+            .query_opt(
+                "SELECT webhook_id, tenant, event_type, payload, attempts FROM webhook_outbox
+                 WHERE state = 'pending' AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at, webhook_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                &[],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let due = DueWebhook {
+            webhook_id: r.get(0),
+            tenant: r.get(1),
+            event_type: r.get(2),
+            payload: r.get(3),
+            attempts: r.get(4),
+        };
+        let id = due.webhook_id.clone();
+        let result = send(due).await;
+        match &result {
+            WebhookResult::Delivered => {
+                tx.execute(
+                    "UPDATE webhook_outbox SET state = 'delivered', delivered_at = now(), attempts = attempts + 1,
+                         last_error = NULL WHERE webhook_id = $1",
+                    &[&id],
+                )
+                .await?
+            }
+            WebhookResult::Retry { after, error } => {
+                let secs = after.as_secs_f64();
+                tx.execute(
+                    "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2,
+                         next_attempt_at = now() + make_interval(secs => $3) WHERE webhook_id = $1",
+                    &[&id, error, &secs],
+                )
+                .await?
+            }
+            WebhookResult::Dead { error } => {
+                tx.execute(
+                    "UPDATE webhook_outbox SET state = 'dead', attempts = attempts + 1, last_error = $2 WHERE webhook_id = $1",
+                    &[&id, error],
+                )
+                .await?
+            }
+        };
+        tx.commit().await?;
+        Ok(Some((id, result)))
+    }
+
+    /// Webhooks that ran out of attempts, oldest first.
+    pub async fn dead_webhooks(&self) -> Result<Vec<DeadWebhook>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT webhook_id, tenant, event_type, attempts, last_error, created_at FROM webhook_outbox
+                 WHERE state = 'dead' ORDER BY created_at",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DeadWebhook {
+                webhook_id: r.get(0),
+                tenant: r.get(1),
+                event_type: r.get(2),
+                attempts: r.get(3),
+                last_error: r.get(4),
+                created_at: r.get(5),
+            })
+            .collect())
+    }
+
+    /// Makes a dead webhook due again with a fresh count of attempts; false if there is no such
+    /// dead webhook.
+    pub async fn replay_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .execute(
+                "UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = now()
+                 WHERE webhook_id = $1 AND state = 'dead'",
+                &[&id],
+            )
+            .await?
+            == 1)
+    }
+
+    /// Webhooks of each state (pending, delivered, dead), for status and tests.
+    pub async fn webhook_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT state, count(*) FROM webhook_outbox GROUP BY state ORDER BY state",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
