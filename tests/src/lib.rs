@@ -1,7 +1,9 @@
 //! Helpers for system tests: find the workspace's built binaries and lay out a throw-away station.
 
+pub mod bridge;
 pub mod broker;
 pub mod cloud;
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -53,7 +53,8 @@ pub async fn run(broker: Broker, store: Store) -> anyhow::Result<()> {
     let (client, eventloop) = AsyncClient::new(options(&broker)?, 4096);
     let (tx, rx) = mpsc::channel::<Publish>(8192);
     let shared = format!("$share/{}/{}", broker.share_group, topic::EVENTS_FILTER);
-    let poller = tokio::spawn(poll(eventloop, client.clone(), shared, tx));
+    let at = format!("{}:{}", broker.host, broker.port);
+    let poller = tokio::spawn(poll(eventloop, client.clone(), shared, tx, at));
     let batches = tokio::spawn(process(
         rx,
         client,
@@ -72,6 +73,7 @@ async fn poll(
     client: AsyncClient,
     shared: String,
     tx: mpsc::Sender<Publish>,
+    at: String,
 ) -> anyhow::Result<()> {
     let mut connected = false;
     loop {
@@ -102,9 +104,11 @@ async fn poll(
             Ok(_) => {}
             Err(e) => {
                 if connected {
-                    tracing::warn!("broker connection lost: {e}");
+                    tracing::warn!("connection to the broker {at} lost: {e}");
                 } else {
-                    tracing::warn!("cannot connect to the broker: {e}");
+                    tracing::warn!(
+                        "cannot connect to the broker {at} ([broker] in cloud.toml): {e}"
+                    );
                 }
                 connected = false;
                 tokio::time::sleep(Duration::from_secs(1)).await;

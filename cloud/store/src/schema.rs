@@ -149,6 +149,8 @@ CREATE INDEX webhook_due ON webhook_outbox (next_attempt_at) WHERE state = 'pend
 /// Applies every migration this database lacks; refuses a database newer than this build.
 pub async fn migrate(client: &mut Client) -> Result<i32, StoreError> {
     let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
         .await?;
     tx.batch_execute(

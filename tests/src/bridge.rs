@@ -1,0 +1,265 @@
+//! The cloud side for system tests: `cloud-bridge` instances started on free ports against a
+//! private PostgreSQL and a test broker, a blocking HTTP client for the HR API, and a real
+//! webhook receiver that verifies Standard Webhooks signatures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::binary;
+use crate::broker::free_port;
+
+/// A tenant's API token in the test configuration (and the other tenant's).
+pub const TOKEN: &str = "acme-hr-token-0123456789abcdef";
+/// The other tenant's token.
+pub const OTHER_TOKEN: &str = "globex-hr-token-0123456789abcdef";
+/// The webhook secret of the tenant.
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Writes a `cloud.toml` for one instance and returns its path and API port.
+pub fn config(
+    dir: &Path,
+    name: &str,
+    db_url: &str,
+    broker_port: u16,
+    webhook_port: u16,
+    extra: &str,
+) -> (PathBuf, u16) {
+    let api = free_port();
+    let text = format!(
+        r#"[database]
+url = "{db_url}"
+max_connections = 4
+
+[broker]
+host = "127.0.0.1"
+port = {broker_port}
+client_id = "{name}"
+share_group = "hr"
+
+[api]
+listen = "127.0.0.1:{api}"
+
+[webhooks]
+retry_schedule_s = [0.5, 0.5, 1, 1, 2]
+jitter = 0.1
+timeout_s = 2
+poll_ms = 50
+{extra}
+[[tenant]]
+id = "acme-retail"
+[[tenant.token]]
+user = "lin"
+token = "{TOKEN}"
+[tenant.webhook]
+url = "http://127.0.0.1:{webhook_port}/hooks"
+secret = "{SECRET}"
+
+[[tenant]]
+id = "globex"
+[[tenant.token]]
+user = "mo"
+token = "{OTHER_TOKEN}"
+"#
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).expect("write cloud.toml");
+    (path, api)
+}
+
+/// Runs a `cloud-bridge` command to completion and returns its stdout (asserting success).
+pub fn cli(config: &Path, args: &[&str]) -> String {
+    let out = Command::new(binary("cloud-bridge"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("cloud-bridge runs");
+    assert!(
+        out.status.success(),
+        "cloud-bridge {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A running `cloud-bridge run`, killed when dropped.
+#[derive(Debug)]
+pub struct Bridge {
+    /// Its HR API port.
+    pub api: u16,
+    config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Bridge {
+    /// Starts `cloud-bridge run` with this configuration, logging to `log`.
+    pub fn start(config: &Path, api: u16, log: &Path) -> Self {
+        let mut b = Self {
+            api,
+            config: config.to_path_buf(),
+            log: log.to_path_buf(),
+            child: None,
+        };
+        b.resume();
+        b
+    }
+
+    /// Starts it again after [`Bridge::kill`].
+    pub fn resume(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("bridge log");
+        let child = Command::new(binary("cloud-bridge"))
+            .arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .env("RUST_LOG", "info,cloud_bridge=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("cloud-bridge starts");
+        self.child = Some(child);
+        crate::wait_until("the HR API answers", Duration::from_secs(60), || {
+            let ok = reqwest::blocking::get(format!("http://127.0.0.1:{}/healthz", self.api))
+                .is_ok_and(|r| r.status().is_success());
+            (ok, ())
+        });
+    }
+
+    /// SIGKILL: no chance to ack or commit anything more.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// GET with a bearer token: (status, JSON body).
+    pub fn get(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let r = reqwest::blocking::Client::new()
+            .get(format!("http://127.0.0.1:{}{path}", self.api))
+            .bearer_auth(token)
+            .send()
+            .expect("GET");
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    /// POST JSON with a bearer token: (status, JSON body).
+    pub fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("http://127.0.0.1:{}{path}", self.api))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .expect("POST");
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `webhook-id`.
+    pub id: String,
+    /// The signature verified against the secret.
+    pub verified: bool,
+    /// What the receiver answered.
+    pub answered: u16,
+    /// The body.
+    pub body: serde_json::Value,
+}
+
+/// A real HTTP webhook receiver: verifies each signature, answers 500 to the first `fail_first`
+/// requests and 200 after.
+#[derive(Debug)]
+pub struct Receiver {
+    /// Its port.
+    pub port: u16,
+    got: Arc<Mutex<Vec<Delivery>>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Receiver {
+    /// Listens on `port` (0: a free one).
+    pub fn start(port: u16, fail_first: usize) -> Self {
+        use axum::http::{HeaderMap, StatusCode};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind receiver");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let port = std_listener.local_addr().expect("addr").port();
+        let got: Arc<Mutex<Vec<Delivery>>> = Arc::default();
+        let g = got.clone();
+        let verifier = Arc::new(standardwebhooks::Webhook::new(SECRET).expect("secret"));
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let g = g.clone();
+                let verified = verifier.verify(&body, &headers).is_ok();
+                async move {
+                    let mut got = g.lock().expect("lock");
+                    let answered = if got.len() < fail_first { 500 } else { 200 };
+                    got.push(Delivery {
+                        id: headers
+                            .get("webhook-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string(),
+                        verified,
+                        answered,
+                        body: serde_json::from_slice(&body).unwrap_or_default(),
+                    });
+                    StatusCode::from_u16(answered).expect("status")
+                }
+            }),
+        );
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            port,
+            got,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// Every request so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.got.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
