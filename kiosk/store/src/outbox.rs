@@ -107,17 +107,28 @@ impl Store {
 
     /// Records many acknowledgements in one transaction; returns how many were newly acked.
     pub fn outbox_mark_acked_many(&mut self, seqs: &[i64]) -> Result<usize, StoreError> {
+        self.stamp_each(
+            "UPDATE outbox SET acked_at = ?2 WHERE seq = ?1 AND acked_at IS NULL",
+            seqs,
+        )
+    }
+
+    /// Runs `sql` (`?1` a key, `?2` the time now) once per key in one transaction; returns the
+    /// rows changed.
+    fn stamp_each<K: rusqlite::ToSql>(
+        &mut self,
+        sql: &str,
+        keys: &[K],
+    ) -> Result<usize, StoreError> {
         let at = now().to_rfc3339();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut n = 0;
         {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE outbox SET acked_at = ?2 WHERE seq = ?1 AND acked_at IS NULL",
-            )?;
-            for seq in seqs {
-                n += stmt.execute(params![seq, at])?;
+            let mut stmt = tx.prepare_cached(sql)?;
+            for key in keys {
+                n += stmt.execute(params![key, at])?;
             }
         }
         tx.commit()?;
@@ -195,22 +206,11 @@ impl Store {
     /// Records the cloud's receipt for these events: delivered (and sent, if the PUBACK was
     /// lost). Returns how many were newly delivered; unknown ids are ignored.
     pub fn outbox_mark_delivered(&mut self, event_ids: &[String]) -> Result<usize, StoreError> {
-        let at = now().to_rfc3339();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut n = 0;
-        {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE outbox SET delivered_at = ?2, acked_at = coalesce(acked_at, ?2)
-                 WHERE event_id = ?1 AND delivered_at IS NULL",
-            )?;
-            for id in event_ids {
-                n += stmt.execute(params![id, at])?;
-            }
-        }
-        tx.commit()?;
-        Ok(n)
+        self.stamp_each(
+            "UPDATE outbox SET delivered_at = ?2, acked_at = coalesce(acked_at, ?2)
+             WHERE event_id = ?1 AND delivered_at IS NULL",
+            event_ids,
+        )
     }
 
     /// Sent events whose receipt is overdue at `now`: sent more than `timeout_s × 2^resends`
