@@ -46,25 +46,58 @@ pub fn spawn<C: Send + 'static, E: Send + 'static>(
     Link { tx, rx }
 }
 
-/// Puts the calling thread, and the threads it starts (Whisper's, ONNX Runtime's), in the
-/// idle scheduling class: inference runs on whatever CPU the frame loop leaves, so drawing never
-/// waits for a model. Falls back to niceness 19 where the idle class is refused.
+/// Niceness of the model workers: a CPU-bound thread at nice 10 gets about a tenth of what a
+/// nice-0 thread gets on a contended core, so the frame loop keeps most of the CPU and a model
+/// still always makes progress. (The idle scheduling class, used before, gives it almost
+/// nothing: under a 1920×1080 software-rendered window a Chinese answer waited over 5 minutes.)
+pub const WORKER_NICENESS: i32 = 10;
+
+/// Puts the calling thread, and the threads it starts (Whisper's, ONNX Runtime's), at
+/// [`WORKER_NICENESS`], so drawing rarely waits for a model and a model never waits forever.
 pub fn yield_to_frames() {
     use thread_priority::unix::{
         NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
         thread_native_id,
     };
-    let idle = set_thread_priority_and_policy(
-        thread_native_id(),
-        thread_priority::ThreadPriority::Min,
-        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    // The crate maps 0..=99 onto niceness 19..=-20; 22 is niceness 10.
+    let priority = thread_priority::ThreadPriority::Crossplatform(
+        22u8.try_into().expect("22 is a valid priority"),
     );
-    if let Err(e) = idle {
-        tracing::debug!("no idle scheduling class ({e:?}): lowering the priority instead");
-        if let Err(e) =
-            thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-        {
-            tracing::warn!("could not lower a worker thread's priority: {e:?}");
+    if let Err(e) = set_thread_priority_and_policy(
+        thread_native_id(),
+        priority,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+    ) {
+        tracing::warn!("could not lower a worker thread's priority: {e:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The calling thread's niceness, from `/proc/thread-self/stat` (field 19).
+    fn niceness() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+        let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
+        after_name
+            .split(' ')
+            .nth(16)
+            .expect("nice")
+            .parse()
+            .expect("number")
+    }
+
+    #[test]
+    fn a_worker_runs_at_niceness_ten_in_the_normal_class() {
+        let (before, after) = std::thread::spawn(|| {
+            let before = niceness();
+            super::yield_to_frames();
+            (before, niceness())
+        })
+        .join()
+        .expect("thread");
+        // (A test run already niced above 10 cannot be checked: lowering niceness needs root.)
+        if before <= super::WORKER_NICENESS {
+            assert_eq!(after, super::WORKER_NICENESS, "niceness before: {before}");
         }
     }
 }
