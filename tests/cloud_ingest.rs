@@ -80,13 +80,13 @@ fn wait_delivered(dir: &Path, station: &Path, pg: &Postgres) {
                 .map(str::to_string)
                 .collect();
             let s = agent_status(station);
-            let done = want.is_subset(&have) && s["pending"] == 0 && s["unconfirmed"] == 0;
+            let done = want.is_subset(&have) && s["backlog"] == 0 && s["unconfirmed"] == 0;
             (
                 done,
                 (
                     want.len(),
                     have.len(),
-                    s["pending"].clone(),
+                    s["backlog"].clone(),
                     s["unconfirmed"].clone(),
                 ),
             )
@@ -95,7 +95,6 @@ fn wait_delivered(dir: &Path, station: &Path, pg: &Postgres) {
 }
 
 #[test]
-#[ignore = "not yet run green: written at the end of a session; run with --ignored"]
 fn kiosk_results_reach_hr_once_with_receipts_api_and_signed_webhooks() {
     let dir = tempfile::tempdir().expect("tmp");
     let pg = Postgres::start(dir.path());
@@ -414,7 +413,6 @@ fn decision(reason: &str) -> serde_json::Value {
 }
 
 #[test]
-#[ignore = "not yet run green: written at the end of a session; run with --ignored"]
 fn bad_input_is_kept_and_reported_never_applied_and_the_bridge_keeps_going() {
     let dir = tempfile::tempdir().expect("tmp");
     let pg = Postgres::start(dir.path());
@@ -528,7 +526,6 @@ fn bad_input_is_kept_and_reported_never_applied_and_the_bridge_keeps_going() {
 }
 
 #[test]
-#[ignore = "not yet run green: written at the end of a session; run with --ignored"]
 fn database_down_broker_killed_and_bridge_killed_lose_nothing_and_apply_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut pg = Postgres::start(dir.path());
@@ -540,19 +537,30 @@ fn database_down_broker_killed_and_bridge_killed_lose_nothing_and_apply_once() {
     register(&c1);
     let _agent = start_agent(&st, &dir.path().join("agent.log"));
 
-    // 1. The broker acks, then dies before any bridge consumed: the kiosk sends again on the
-    //    missing receipt.
+    // 1. The bridge has a session on the shared subscription and is SIGKILLed; the broker
+    //    queues for it and PUBACKs, then dies before any bridge consumed: the kiosk sends again
+    //    on the missing receipt.
+    let mut b1 = Bridge::start(&c1, api1, &dir.path().join("bridge-1.log"));
+    wait_until(
+        "the bridge is subscribed (sees the device online)",
+        LONG,
+        || {
+            let (_, d) = b1.get("/v1/devices", TOKEN);
+            (d[0]["online"] == true, d)
+        },
+    );
+    b1.kill();
     produce(&st, 1);
     wait_until("sent, not confirmed", LONG, || {
         let s = agent_status(&st);
         (
-            s["pending"] == 0 && s["unconfirmed"].as_i64().unwrap_or(0) > 0,
+            s["backlog"] == 0 && s["unconfirmed"].as_i64().unwrap_or(0) > 0,
             s,
         )
     });
     broker.kill();
     broker.resume();
-    let mut b1 = Bridge::start(&c1, api1, &dir.path().join("bridge-1.log"));
+    b1.resume();
     wait_delivered(dir.path(), &st, &pg);
 
     // 2. PostgreSQL goes down: nothing is acked or confirmed; the bridge is SIGKILLed holding an
@@ -564,11 +572,35 @@ fn database_down_broker_killed_and_bridge_killed_lose_nothing_and_apply_once() {
     });
     let s = agent_status(&st);
     assert!(
-        s["unconfirmed"].as_i64().unwrap_or(0) + s["pending"].as_i64().unwrap_or(0) > 0,
+        s["unconfirmed"].as_i64().unwrap_or(0) + s["backlog"].as_i64().unwrap_or(0) > 0,
         "{s}"
     );
     b1.kill();
     pg.resume();
+    b1.resume();
+    wait_delivered(dir.path(), &st, &pg);
+
+    // 3. The bridge dies after its commit and before its acks: the broker redelivers what is
+    //    already committed, which is a duplicate, receipted and applied once.
+    b1.kill();
+    b1.resume_crashing_after_commit();
+    let before = outbox_ids(dir.path());
+    produce(&st, 1);
+    b1.wait_exit(LONG);
+    assert!(b1.log().contains("test fault: dying after a commit"));
+    let new_ids: Vec<String> = outbox_ids(dir.path())
+        .difference(&before)
+        .cloned()
+        .collect();
+    let committed: usize = pg
+        .psql(&format!(
+            "SELECT count(*) FROM events WHERE event_id IN ('{}')",
+            new_ids.join("','")
+        ))
+        .parse()
+        .expect("n");
+    assert!(committed > 0, "the crashed bridge had committed");
+    assert!(agent_status(&st)["unconfirmed"].as_i64().unwrap_or(0) > 0);
     b1.resume();
     wait_delivered(dir.path(), &st, &pg);
 

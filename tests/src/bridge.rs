@@ -109,6 +109,25 @@ impl Bridge {
 
     /// Starts it again after [`Bridge::kill`].
     pub fn resume(&mut self) {
+        self.spawn(false);
+    }
+
+    /// Starts it again so that it dies after its first commit, before acking anything (a debug
+    /// build's fault point); [`Bridge::wait_exit`] waits for that.
+    pub fn resume_crashing_after_commit(&mut self) {
+        self.spawn(true);
+    }
+
+    /// Waits until the process has exited on its own.
+    pub fn wait_exit(&mut self, within: Duration) {
+        let child = self.child.as_mut().expect("running");
+        crate::wait_until("the bridge exits", within, || {
+            (child.try_wait().expect("wait").is_some(), ())
+        });
+        self.child = None;
+    }
+
+    fn spawn(&mut self, crash_after_commit: bool) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -119,6 +138,7 @@ impl Bridge {
             .arg(&self.config)
             .arg("run")
             .env("RUST_LOG", "info,cloud_bridge=debug")
+            .envs(crash_after_commit.then_some(("CLOUD_BRIDGE_TEST_CRASH_AFTER_COMMIT", "1")))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

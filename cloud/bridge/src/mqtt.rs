@@ -84,11 +84,9 @@ async fn poll(
                     session_present = ack.session_present,
                     "connected to the broker"
                 );
-                // A resumed session keeps its subscriptions; retained presence and health are
-                // only sent on subscribing, so subscribe to those every time.
-                if !ack.session_present {
-                    client.subscribe(shared.clone(), QoS::AtLeastOnce).await?;
-                }
+                // Subscribing again is harmless when the session kept it, and it restores a
+                // session the broker lost; retained presence and health come on subscribing.
+                client.subscribe(shared.clone(), QoS::AtLeastOnce).await?;
                 client
                     .subscribe(topic::STATUS_FILTER, QoS::AtLeastOnce)
                     .await?;
@@ -174,6 +172,7 @@ async fn commit_events(client: &AsyncClient, store: &Store, events: &[Publish]) 
             }
         }
     };
+    crash_point_after_commit();
     let committed_at = chrono::Utc::now().to_rfc3339();
     let mut receipts: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for o in &outcomes {
@@ -199,6 +198,17 @@ async fn commit_events(client: &AsyncClient, store: &Store, events: &[Publish]) 
         }
     }
     tracing::debug!(events = events.len(), "batch committed");
+}
+
+/// Fault injection for the system tests, in debug builds only: with
+/// `CLOUD_BRIDGE_TEST_CRASH_AFTER_COMMIT` set, the process dies after its first commit and before
+/// any ack (the window that makes the broker redeliver what is already committed).
+fn crash_point_after_commit() {
+    if cfg!(debug_assertions) && std::env::var_os("CLOUD_BRIDGE_TEST_CRASH_AFTER_COMMIT").is_some()
+    {
+        tracing::error!("test fault: dying after a commit, before its acks");
+        std::process::abort();
+    }
 }
 
 async fn record_state(client: &AsyncClient, store: &Store, p: &Publish) {

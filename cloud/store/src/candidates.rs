@@ -171,7 +171,13 @@ pub(crate) async fn create(
             decided_by: p.get(3),
             decided_at: p.get::<_, DateTime<Utc>>(4).fixed_offset(),
         };
-        decide(tx, tenant, id, &d, policy).await?;
+        // The decision's event said "pending" until now; it records what became of it.
+        let effect = decide(tx, tenant, id, &d, policy).await?;
+        tx.execute(
+            "UPDATE events SET outcome = $2 WHERE event_id = $1",
+            &[&d.event_id, &effect],
+        )
+        .await?;
     }
     Ok("created".into())
 }
