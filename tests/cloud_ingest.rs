@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use kiosk_store::{Decision, StationIdentity, Store};
-use system_tests::bridge::{self, Bridge, OTHER_TOKEN, Receiver, TOKEN};
+use system_tests::bridge::{self, Bridge, OTHER_TOKEN, RawDevice, Receiver, TOKEN, envelope};
 use system_tests::broker::Broker;
 use system_tests::postgres::Postgres;
 use system_tests::{
@@ -321,89 +321,6 @@ fn kiosk_results_reach_hr_once_with_receipts_api_and_signed_webhooks() {
     );
 }
 
-/// Publishes raw messages as a device would (QoS 1), and collects the receipts it gets.
-struct RawDevice {
-    client: rumqttc::v5::AsyncClient,
-    receipts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl RawDevice {
-    fn connect(port: u16, device: &str) -> Self {
-        use rumqttc::v5::mqttbytes::QoS;
-        use rumqttc::v5::mqttbytes::v5::Packet;
-        use rumqttc::v5::{AsyncClient, Event, MqttOptions};
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("rt");
-        let (client, mut el) = AsyncClient::new(MqttOptions::new(device, "127.0.0.1", port), 64);
-        let receipts: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
-        let (r, c) = (receipts.clone(), client.clone());
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let filter = format!("kiosk/v1/acme-retail/sh-pudong-001/{device}/down/receipt");
-        runtime.spawn(async move {
-            loop {
-                match el.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        let _ = c.subscribe(filter.clone(), QoS::AtLeastOnce).await;
-                    }
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = ready_tx.send(());
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        if let Ok(rc) =
-                            serde_json::from_slice::<kiosk_protocol::Receipt>(&p.payload)
-                        {
-                            r.lock().expect("lock").extend(rc.event_ids);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                }
-            }
-        });
-        ready_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("subscribed");
-        Self {
-            client,
-            receipts,
-            runtime,
-        }
-    }
-
-    fn publish(&self, topic: &str, payload: Vec<u8>) {
-        let c = self.client.clone();
-        let topic = topic.to_string();
-        self.runtime
-            .block_on(async move {
-                c.publish(
-                    topic,
-                    rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
-                    false,
-                    payload,
-                )
-                .await
-            })
-            .expect("queued");
-    }
-}
-
-fn envelope(id: &str, kind: &str, version: i64, body: serde_json::Value) -> Vec<u8> {
-    let mut v = serde_json::json!({
-        "event_id": id, "type": kind, "schema_version": version,
-        "occurred_at": "2026-12-03T10:00:00+08:00", "tenant": "acme-retail",
-        "store": {"value": "sh-pudong-001", "scheme": "store_id"},
-        "device": {"value": DEVICE, "scheme": "device_id"},
-    });
-    for (k, x) in body.as_object().cloned().unwrap_or_default() {
-        v[k] = x;
-    }
-    v.to_string().into_bytes()
-}
-
 fn decision(reason: &str) -> serde_json::Value {
     serde_json::json!({
         "interview": {"value": "not-yet-arrived", "scheme": "interview_id"}, "receipt": "AB12CD34E",
@@ -426,15 +343,16 @@ fn bad_input_is_kept_and_reported_never_applied_and_the_bridge_keeps_going() {
     dev.publish(&format!("{base}/interview_result"), b"{not json".to_vec());
     dev.publish(
         &format!("{base}/teleport"),
-        envelope("e-unknown", "teleport", 1, serde_json::json!({})),
+        envelope(DEVICE, "e-unknown", "teleport", 1, serde_json::json!({})),
     );
     dev.publish(
         &format!("{base}/decision"),
-        envelope("e-version", "decision", 99, decision("x")),
+        envelope(DEVICE, "e-version", "decision", 99, decision("x")),
     );
     dev.publish(
         &format!("{base}/decision"),
         envelope(
+            DEVICE,
             "e-invalid",
             "decision",
             1,
@@ -443,23 +361,24 @@ fn bad_input_is_kept_and_reported_never_applied_and_the_bridge_keeps_going() {
     );
     dev.publish(
         &format!("kiosk/v1/globex/sh-pudong-001/{DEVICE}/events/decision"),
-        envelope("e-wrong-tenant", "decision", 1, decision("x")),
+        envelope(DEVICE, "e-wrong-tenant", "decision", 1, decision("x")),
     );
     dev.publish(
         "kiosk/v1/acme-retail/sh-pudong-001/kiosk-99/events/decision",
-        envelope("e-unregistered", "decision", 1, decision("x")),
+        envelope(DEVICE, "e-unregistered", "decision", 1, decision("x")),
     );
     dev.publish(
         &format!("{base}/decision"),
-        envelope("e-dup", "decision", 1, decision("first")),
+        envelope(DEVICE, "e-dup", "decision", 1, decision("first")),
     );
     dev.publish(
         &format!("{base}/decision"),
-        envelope("e-dup", "decision", 1, decision("second")),
+        envelope(DEVICE, "e-dup", "decision", 1, decision("second")),
     );
     dev.publish(
         &format!("{base}/audit"),
         envelope(
+            DEVICE,
             "e-audit",
             "audit",
             1,

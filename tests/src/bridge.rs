@@ -37,6 +37,7 @@ host = "127.0.0.1"
 port = {broker_port}
 client_id = "{name}"
 share_group = "hr"
+downlink_resend_s = 2
 
 [api]
 listen = "127.0.0.1:{api}"
@@ -282,4 +283,102 @@ impl Drop for Receiver {
             rt.shutdown_background();
         }
     }
+}
+
+/// Publishes raw messages as a device would (QoS 1), and collects the receipts it gets.
+#[derive(Debug)]
+pub struct RawDevice {
+    client: rumqttc::v5::AsyncClient,
+    /// Event ids named in the receipts it got.
+    pub receipts: Arc<Mutex<Vec<String>>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl RawDevice {
+    /// Connects as `raw-{device}` (beside the device's own agent) and subscribes to the
+    /// device's receipts.
+    pub fn connect(port: u16, device: &str) -> Self {
+        use rumqttc::v5::mqttbytes::QoS;
+        use rumqttc::v5::mqttbytes::v5::Packet;
+        use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("rt");
+        let (client, mut el) = AsyncClient::new(
+            MqttOptions::new(format!("raw-{device}"), "127.0.0.1", port),
+            64,
+        );
+        let receipts: Arc<Mutex<Vec<String>>> = Default::default();
+        let (r, c) = (receipts.clone(), client.clone());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let filter = format!("kiosk/v1/acme-retail/sh-pudong-001/{device}/down/receipt");
+        runtime.spawn(async move {
+            loop {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = c.subscribe(filter.clone(), QoS::AtLeastOnce).await;
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ready_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if let Ok(rc) =
+                            serde_json::from_slice::<kiosk_protocol::Receipt>(&p.payload)
+                        {
+                            r.lock().expect("lock").extend(rc.event_ids);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("subscribed");
+        Self {
+            client,
+            receipts,
+            runtime,
+        }
+    }
+
+    /// Publishes at QoS 1.
+    pub fn publish(&self, topic: &str, payload: Vec<u8>) {
+        let c = self.client.clone();
+        let topic = topic.to_string();
+        self.runtime
+            .block_on(async move {
+                c.publish(
+                    topic,
+                    rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+                    false,
+                    payload,
+                )
+                .await
+            })
+            .expect("queued");
+    }
+}
+
+/// An event of the test device (acme-retail / sh-pudong-001 / `device`) with this body.
+pub fn envelope(
+    device: &str,
+    id: &str,
+    kind: &str,
+    version: i64,
+    body: serde_json::Value,
+) -> Vec<u8> {
+    let mut v = serde_json::json!({
+        "event_id": id, "type": kind, "schema_version": version,
+        "occurred_at": "2026-12-03T10:00:00+08:00", "tenant": "acme-retail",
+        "store": {"value": "sh-pudong-001", "scheme": "store_id"},
+        "device": {"value": device, "scheme": "device_id"},
+    });
+    for (k, x) in body.as_object().cloned().unwrap_or_default() {
+        v[k] = x;
+    }
+    v.to_string().into_bytes()
 }

@@ -172,6 +172,23 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// Every row of every table, as `pg_dump --data-only` writes it (to search for what must be
+    /// gone).
+    pub fn dump(&self) -> String {
+        let out = Command::new(self.bin.join("pg_dump"))
+            .args(["--data-only", "-d", &self.url()])
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            out.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         self.stop();

@@ -21,6 +21,8 @@ use uuid::Uuid;
 
 use crate::config::CloudConfig;
 
+mod deletion;
+
 /// Who is calling.
 #[derive(Debug, Clone)]
 struct Caller {
@@ -71,6 +73,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/candidates", get(list))
         .route("/v1/candidates/{candidate_id}", get(detail))
         .route("/v1/candidates/{candidate_id}/status", post(change_status))
+        .route(
+            "/v1/candidates/{candidate_id}/deletion",
+            post(deletion::request),
+        )
+        .route("/v1/deletions/{request_id}", get(deletion::show))
         .route("/v1/devices", get(devices))
         .route("/v1/reports/pass-rates", get(pass_rates))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })

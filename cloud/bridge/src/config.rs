@@ -67,6 +67,9 @@ pub struct Broker {
     /// How long a batch waits to fill, in milliseconds.
     #[serde(default = "default_batch_wait")]
     pub batch_wait_ms: u64,
+    /// A deletion request is sent again this often until its device confirms, in seconds.
+    #[serde(default = "default_downlink_resend")]
+    pub downlink_resend_s: u64,
 }
 
 /// `[api]`.
@@ -168,6 +171,9 @@ fn default_batch() -> usize {
 }
 fn default_batch_wait() -> u64 {
     20
+}
+fn default_downlink_resend() -> u64 {
+    300
 }
 fn default_schedule() -> Vec<f64> {
     vec![5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]

@@ -55,6 +55,11 @@ pub async fn run(broker: Broker, store: Store) -> anyhow::Result<()> {
     let shared = format!("$share/{}/{}", broker.share_group, topic::EVENTS_FILTER);
     let at = format!("{}:{}", broker.host, broker.port);
     let poller = tokio::spawn(poll(eventloop, client.clone(), shared, tx, at));
+    let downlinks = tokio::spawn(send_deletions(
+        client.clone(),
+        store.clone(),
+        broker.downlink_resend_s,
+    ));
     let batches = tokio::spawn(process(
         rx,
         client,
@@ -65,6 +70,32 @@ pub async fn run(broker: Broker, store: Store) -> anyhow::Result<()> {
     tokio::select! {
         r = poller => r?,
         r = batches => r?,
+        r = downlinks => r?,
+    }
+}
+
+/// Publishes deletion requests their devices have not confirmed: at once when asked (polled
+/// every second), then every `resend_s` until the device's `deletion_completed` arrives. Every
+/// instance runs this; the store hands each due request to one of them.
+async fn send_deletions(client: AsyncClient, store: Store, resend_s: u64) -> anyhow::Result<()> {
+    loop {
+        match store.due_deletions(resend_s.max(1)).await {
+            Ok(due) => {
+                for d in due {
+                    let topic =
+                        format!("{}/down/{}", d.device_base, downlink_kind::DELETION_REQUEST);
+                    let body = serde_json::to_vec(&d.downlink).unwrap_or_default();
+                    match client.publish(topic, QoS::AtLeastOnce, false, body).await {
+                        Ok(()) => {
+                            tracing::info!(request = %d.downlink.key, "deletion request sent")
+                        }
+                        Err(e) => tracing::warn!("cannot queue a deletion request: {e}"),
+                    }
+                }
+            }
+            Err(e) => tracing::debug!("deletion requests not checked: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio_postgres::Transaction;
 
-use crate::candidates;
 use crate::{Store, StoreError};
+use crate::{candidates, deletions};
 
 /// One message as the broker delivered it.
 #[derive(Debug, Clone)]
@@ -304,6 +304,10 @@ impl Store {
                     e.occurred_at,
                 )
                 .await
+            }
+            KioskEvent::DeletionCompleted(d) => {
+                let policy = self.policy(&o.tenant);
+                deletions::complete(tx, &o.tenant, &o.device_id, d, policy.webhooks).await
             }
         }
     }

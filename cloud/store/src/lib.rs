@@ -4,6 +4,7 @@
 //! enforced here, not in each handler.
 
 mod candidates;
+mod deletions;
 mod devices;
 mod ingest;
 mod reports;
@@ -18,6 +19,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use candidates::{CandidateFilter, CandidateSummary, StatusChange, StatusRefused};
+pub use deletions::DueDeletion;
 pub use devices::{DeviceRow, NewDevice};
 pub use ingest::{Incoming, Outcome};
 pub use reports::{GroupBy, PassRateRow};

@@ -6,11 +6,12 @@ use tokio_postgres::Client;
 use crate::StoreError;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 const LOCK_KEY: i64 = 0x6b696f736b; // "kiosk"
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE devices (
     device_id     text PRIMARY KEY,
     tenant        text NOT NULL,
@@ -144,7 +145,29 @@ CREATE TABLE webhook_outbox (
     delivered_at    timestamptz
 );
 CREATE INDEX webhook_due ON webhook_outbox (next_attempt_at) WHERE state = 'pending';
-"#];
+"#,
+    r#"
+-- Deletion requests: personal data removed centrally when asked; the device that holds the
+-- interview is sent the request until it confirms.
+CREATE TABLE deletions (
+    request_id          uuid PRIMARY KEY,
+    tenant              text NOT NULL,
+    candidate_id        uuid NOT NULL UNIQUE REFERENCES candidates ON DELETE CASCADE,
+    device_id           text NOT NULL,
+    store_id            text NOT NULL,
+    interview_id        text NOT NULL,
+    requested_by        text NOT NULL,
+    requested_at        timestamptz NOT NULL DEFAULT now(),
+    central_removed     jsonb NOT NULL,
+    device_state        text NOT NULL DEFAULT 'pending' CHECK (device_state IN ('pending', 'completed')),
+    device_removed      jsonb,
+    device_completed_at timestamptz,
+    sends               integer NOT NULL DEFAULT 0,
+    last_sent_at        timestamptz
+);
+CREATE INDEX deletions_due ON deletions (last_sent_at) WHERE device_state = 'pending';
+"#,
+];
 
 /// Applies every migration this database lacks; refuses a database newer than this build.
 pub async fn migrate(client: &mut Client) -> Result<i32, StoreError> {

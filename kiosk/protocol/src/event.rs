@@ -208,6 +208,23 @@ pub struct DownlinkRejectedBody {
     pub excerpt: String,
 }
 
+/// `deletion_completed`: the device carried out a deletion request (or found nothing left to
+/// remove: applying one is idempotent). What stays on the device is a tombstone without personal
+/// data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionCompletedBody {
+    /// The cloud's request id ([`crate::DeletionRequestBody::request_id`]).
+    pub request_id: String,
+    /// The interview whose candidate was deleted.
+    pub interview: Id,
+    /// What was removed, by kind (`candidate`, `answers`, `audio_files`, `outbox_events` …):
+    /// counts only.
+    #[serde(default)]
+    pub removed: std::collections::BTreeMap<String, u64>,
+    /// When (RFC 3339).
+    pub completed_at: DateTime<FixedOffset>,
+}
+
 /// A parsed event of a known type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KioskEvent {
@@ -221,6 +238,8 @@ pub enum KioskEvent {
     DownlinkRejected(DownlinkRejectedBody),
     /// `audit`: manager access, free-form detail.
     Audit(Map<String, Value>),
+    /// `deletion_completed`.
+    DeletionCompleted(DeletionCompletedBody),
 }
 
 /// Why bytes are not an event this build can apply.
@@ -285,6 +304,7 @@ pub fn parse_event(bytes: &[u8]) -> Result<Envelope<KioskEvent>, ParseError> {
         event_type::EVENT_QUARANTINED => KioskEvent::EventQuarantined(typed(t, raw.body)?),
         event_type::DOWNLINK_REJECTED => KioskEvent::DownlinkRejected(typed(t, raw.body)?),
         event_type::AUDIT => KioskEvent::Audit(raw.body),
+        event_type::DELETION_COMPLETED => KioskEvent::DeletionCompleted(typed(t, raw.body)?),
         other => return Err(ParseError::UnknownType(other.to_string())),
     };
     if raw.event_id.trim().is_empty() {

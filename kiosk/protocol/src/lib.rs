@@ -6,9 +6,9 @@ mod event;
 pub mod topic;
 
 pub use event::{
-    AnswerPayload, CandidatePayload, ConsentPayload, DecisionBody, DimensionPayload,
-    DownlinkRejectedBody, Envelope, EventQuarantinedBody, Id, InterviewResultBody, KioskEvent,
-    ParseError, Score, parse_event,
+    AnswerPayload, CandidatePayload, ConsentPayload, DecisionBody, DeletionCompletedBody,
+    DimensionPayload, DownlinkRejectedBody, Envelope, EventQuarantinedBody, Id,
+    InterviewResultBody, KioskEvent, ParseError, Score, parse_event,
 };
 pub use topic::{DeviceTopic, TopicKind, device_base, parse_topic};
 
@@ -29,6 +29,8 @@ pub mod event_type {
     pub const DOWNLINK_REJECTED: &str = "downlink_rejected";
     /// Manager access (PIN accepted or refused, logout).
     pub const AUDIT: &str = "audit";
+    /// A deletion request was carried out on the device.
+    pub const DELETION_COMPLETED: &str = "deletion_completed";
 }
 
 /// Downlink kinds (the last level of `…/down/{kind}`).
@@ -62,4 +64,19 @@ pub struct Receipt {
     pub event_ids: Vec<String>,
     /// When the cloud committed them (RFC 3339).
     pub committed_at: String,
+}
+
+/// The body of a `deletion_request` downlink ([`Downlink::key`] is the request id): remove this
+/// candidate's personal data from the device, everywhere it was copied, and confirm with a
+/// `deletion_completed` event. The cloud sends it again until that confirmation arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionRequestBody {
+    /// The cloud's request id (echoed in `deletion_completed`).
+    pub request_id: String,
+    /// The interview whose candidate is to be deleted.
+    pub interview: Id,
+    /// The candidate's receipt code, a second way to find the interview.
+    pub receipt: String,
+    /// When it was asked for (RFC 3339).
+    pub requested_at: String,
 }
