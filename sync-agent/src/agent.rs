@@ -443,8 +443,18 @@ impl Agent {
         if !self.connected {
             return;
         }
+        // What configuration the device holds, by document: the cloud resends a pushed version
+        // until it shows here.
+        let config_versions: Map<String, Value> = match self.store.inbox_list("config") {
+            Ok(docs) => docs
+                .into_iter()
+                .map(|(key, v, _, _)| (key, json!(v)))
+                .collect(),
+            Err(e) => return tracing::error!("cannot read the configuration versions: {e}"),
+        };
         let body = match self.store.outbox_backlog() {
             Ok(b) => json!({
+                "config_versions": config_versions,
                 "device": self.identity.device_id,
                 "backlog": b.pending,
                 "oldest_unsent_age_s": b.oldest_age_s(chrono::Local::now().fixed_offset()),

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::config::CloudConfig;
 
 mod deletion;
+mod roles;
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -78,6 +79,10 @@ pub fn router(state: ApiState) -> Router {
             post(deletion::request),
         )
         .route("/v1/deletions/{request_id}", get(deletion::show))
+        .route(
+            "/v1/tenants/{tenant}/roles/{role_id}",
+            get(roles::get).put(roles::put),
+        )
         .route("/v1/devices", get(devices))
         .route("/v1/reports/pass-rates", get(pass_rates))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })

@@ -67,7 +67,8 @@ pub struct Broker {
     /// How long a batch waits to fill, in milliseconds.
     #[serde(default = "default_batch_wait")]
     pub batch_wait_ms: u64,
-    /// A deletion request is sent again this often until its device confirms, in seconds.
+    /// A deletion request or role configuration is sent again this often until its device
+    /// confirms, in seconds.
     #[serde(default = "default_downlink_resend")]
     pub downlink_resend_s: u64,
 }

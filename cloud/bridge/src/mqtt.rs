@@ -55,7 +55,7 @@ pub async fn run(broker: Broker, store: Store) -> anyhow::Result<()> {
     let shared = format!("$share/{}/{}", broker.share_group, topic::EVENTS_FILTER);
     let at = format!("{}:{}", broker.host, broker.port);
     let poller = tokio::spawn(poll(eventloop, client.clone(), shared, tx, at));
-    let downlinks = tokio::spawn(send_deletions(
+    let downlinks = tokio::spawn(send_downlinks(
         client.clone(),
         store.clone(),
         broker.downlink_resend_s,
@@ -74,26 +74,36 @@ pub async fn run(broker: Broker, store: Store) -> anyhow::Result<()> {
     }
 }
 
-/// Publishes deletion requests their devices have not confirmed: at once when asked (polled
-/// every second), then every `resend_s` until the device's `deletion_completed` arrives. Every
-/// instance runs this; the store hands each due request to one of them.
-async fn send_deletions(client: AsyncClient, store: Store, resend_s: u64) -> anyhow::Result<()> {
+/// Publishes what devices have not confirmed: deletion requests (until the device's
+/// `deletion_completed`) and the newest role configurations (until the device's health says it
+/// holds them) — at once when asked (polled every second), then every `resend_s`. Every
+/// instance runs this; the store hands each due message to one of them.
+async fn send_downlinks(client: AsyncClient, store: Store, resend_s: u64) -> anyhow::Result<()> {
     loop {
-        match store.due_deletions(resend_s.max(1)).await {
-            Ok(due) => {
-                for d in due {
-                    let topic =
-                        format!("{}/down/{}", d.device_base, downlink_kind::DELETION_REQUEST);
-                    let body = serde_json::to_vec(&d.downlink).unwrap_or_default();
-                    match client.publish(topic, QoS::AtLeastOnce, false, body).await {
-                        Ok(()) => {
-                            tracing::info!(request = %d.downlink.key, "deletion request sent")
+        let deletions = store.due_deletions(resend_s.max(1)).await.map(|v| {
+            v.into_iter()
+                .map(|d| (d.device_base, downlink_kind::DELETION_REQUEST, d.downlink))
+                .collect::<Vec<_>>()
+        });
+        let configs = store.due_configs(resend_s.max(1)).await.map(|v| {
+            v.into_iter()
+                .map(|d| (d.device_base, downlink_kind::CONFIG, d.downlink))
+                .collect::<Vec<_>>()
+        });
+        for due in [deletions, configs] {
+            match due {
+                Ok(due) => {
+                    for (base, kind, downlink) in due {
+                        let topic = format!("{base}/down/{kind}");
+                        let body = serde_json::to_vec(&downlink).unwrap_or_default();
+                        match client.publish(topic, QoS::AtLeastOnce, false, body).await {
+                            Ok(()) => tracing::info!(kind, key = %downlink.key, "downlink sent"),
+                            Err(e) => tracing::warn!("cannot queue a {kind} downlink: {e}"),
                         }
-                        Err(e) => tracing::warn!("cannot queue a deletion request: {e}"),
                     }
                 }
+                Err(e) => tracing::debug!("downlinks not checked: {e}"),
             }
-            Err(e) => tracing::debug!("deletion requests not checked: {e}"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -39,8 +39,8 @@ pub struct DeviceRow {
     pub backlog: Option<i64>,
     /// Events sent without a receipt yet, from its last health report.
     pub unconfirmed: Option<i64>,
-    /// Configuration version it applied, from its last health report.
-    pub config_version: Option<Value>,
+    /// Configuration documents it holds (`role:<id>` → version), from its last health report.
+    pub config_versions: Option<Value>,
     /// Its last health report, whole.
     pub health: Option<Value>,
     /// Events it set aside because the broker kept refusing them.
@@ -89,7 +89,7 @@ impl Store {
                     last_seen: r.get(5),
                     backlog: field("backlog").and_then(|v| v.as_i64()),
                     unconfirmed: field("unconfirmed").and_then(|v| v.as_i64()),
-                    config_version: field("config_version"),
+                    config_versions: field("config_versions"),
                     quarantined_reports: r.get(7),
                     health,
                 }

@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 use crate::StoreError;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 const LOCK_KEY: i64 = 0x6b696f736b; // "kiosk"
 
@@ -166,6 +166,27 @@ CREATE TABLE deletions (
     last_sent_at        timestamptz
 );
 CREATE INDEX deletions_due ON deletions (last_sent_at) WHERE device_state = 'pending';
+"#,
+    r#"
+-- Role configurations pushed by HR, every version kept; the newest is sent to each of the
+-- tenant's active devices until its health reports holding it.
+CREATE TABLE roles (
+    tenant    text NOT NULL,
+    role_id   text NOT NULL,
+    version   bigint NOT NULL,
+    role      jsonb NOT NULL,
+    pushed_by text NOT NULL,
+    pushed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, role_id, version)
+);
+CREATE TABLE config_sends (
+    device_id    text NOT NULL REFERENCES devices ON DELETE CASCADE,
+    role_id      text NOT NULL,
+    version      bigint NOT NULL,
+    sends        integer NOT NULL DEFAULT 1,
+    last_sent_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (device_id, role_id, version)
+);
 "#,
 ];
 

@@ -1,8 +1,10 @@
-//! Deletion on request, cloud side, all real: a `kiosk demo` interview reaches PostgreSQL through
-//! the agent, Mosquitto and `cloud-bridge`; HR asks for its deletion; the personal data is gone
-//! from every table at once (searched in a `pg_dump`), the device's agent receives the request,
-//! and the device's `deletion_completed` completes it with a signed webhook.
+//! What HR sends down, cloud side, all real (agent, Mosquitto, `cloud-bridge`, PostgreSQL).
+//! Deletion on request: a `kiosk demo` interview's personal data is gone from every table at once
+//! (searched in a `pg_dump`), the device's agent receives the request, and the device's
+//! `deletion_completed` completes it with a signed webhook. Role configuration: validated with the
+//! kiosk's validator, versioned, sent until each device's health says it holds it.
 
+use std::path::Path;
 use std::time::Duration;
 
 use kiosk_store::Store;
@@ -15,6 +17,41 @@ use system_tests::{
 
 const LONG: Duration = Duration::from_secs(120);
 const DEVICE: &str = "kiosk-01";
+
+fn register(cfg: &Path, device: &str) {
+    bridge::cli(
+        cfg,
+        &[
+            "devices",
+            "add",
+            "--tenant",
+            "acme-retail",
+            "--store",
+            "sh-pudong-001",
+            "--device",
+            device,
+        ],
+    );
+}
+
+/// PUT with a raw body and content type: (status, JSON answer).
+fn put(
+    api: u16,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: String,
+) -> (u16, serde_json::Value) {
+    let r = reqwest::blocking::Client::new()
+        .put(format!("http://127.0.0.1:{api}{path}"))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .expect("PUT");
+    let code = r.status().as_u16();
+    (code, r.json().unwrap_or(serde_json::Value::Null))
+}
 
 #[test]
 fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_once() {
@@ -200,5 +237,104 @@ fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_o
     assert!(
         !b.log().contains(&name) && !b.log().contains(&phone),
         "no personal data in the log"
+    );
+}
+
+#[test]
+fn a_role_push_is_validated_versioned_and_sent_until_each_device_holds_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pg = Postgres::start(dir.path());
+    let broker = Broker::start(dir.path(), "");
+    let st = station(dir.path());
+    configure_broker(&st, broker.port, FAST_SYNC);
+    let (cfg, api) = bridge::config(dir.path(), "bridge-1", &pg.url(), broker.port, 9, "");
+    register(&cfg, DEVICE);
+    register(&cfg, "kiosk-02"); // registered, never online
+    let b = Bridge::start(&cfg, api, &dir.path().join("bridge.log"));
+    let _agent = start_agent(&st, &dir.path().join("agent.log"));
+    let path = "/v1/tenants/acme-retail/roles/factory-worker";
+    let toml = std::fs::read_to_string(system_tests::examples().join("roles/factory-worker.toml"))
+        .expect("shipped role");
+
+    // Refused with the kiosk validator's errors; nothing is stored or sent.
+    let bad = toml.replace("pass_threshold = 60", "pass_threshold = 160");
+    let (code, e) = put(api, path, TOKEN, "application/toml", bad);
+    assert_eq!(code, 422, "{e}");
+    assert_eq!(e["errors"][0]["field"], "pass_threshold", "{e}");
+    assert_eq!(e["errors"][0]["role"], "factory-worker", "{e}");
+    let (code, e) = put(api, path, TOKEN, "application/toml", "id = [".into());
+    assert_eq!(
+        (code, e["errors"][0]["field"].as_str()),
+        (422, Some("(file)")),
+        "{e}"
+    );
+    let (code, e) = put(
+        api,
+        "/v1/tenants/acme-retail/roles/nurse",
+        TOKEN,
+        "application/toml",
+        toml.clone(),
+    );
+    assert_eq!(
+        (code, e["errors"][0]["field"].as_str()),
+        (422, Some("id")),
+        "{e}"
+    );
+    assert_eq!(b.get(path, TOKEN).0, 404, "nothing stored");
+    // Another tenant's path does not exist for this token, and the other token cannot write here.
+    assert_eq!(
+        put(
+            api,
+            "/v1/tenants/globex/roles/factory-worker",
+            TOKEN,
+            "application/toml",
+            toml.clone()
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        put(api, path, OTHER_TOKEN, "application/toml", toml.clone()).0,
+        404
+    );
+
+    // Accepted: version 1; the same body again is no new version; a change as JSON is version 2.
+    let (code, r) = put(api, path, TOKEN, "application/toml", toml.clone());
+    assert_eq!((code, r["version"].as_i64()), (200, Some(1)), "{r}");
+    let (_, r) = put(api, path, TOKEN, "application/toml", toml.clone());
+    assert_eq!(r["version"], 1, "unchanged");
+    let mut role = r["role"].clone();
+    role["pass_threshold"] = serde_json::json!(65);
+    let (code, r) = put(api, path, TOKEN, "application/json", role.to_string());
+    assert_eq!((code, r["version"].as_i64()), (200, Some(2)), "{r}");
+
+    // The online device gets version 2 and says so in its health; the offline one does not.
+    let status = wait_until("the device holds version 2", LONG, || {
+        let (_, r) = b.get(path, TOKEN);
+        let mine = r["devices"]
+            .as_array()
+            .and_then(|d| d.iter().find(|x| x["device_id"] == DEVICE).cloned());
+        (
+            mine.is_some_and(|m| m["up_to_date"] == true && m["holds_version"] == 2),
+            r,
+        )
+    });
+    let (_, held) = Store::open(&database(dir.path()))
+        .expect("store")
+        .inbox_get("config", "role:factory-worker")
+        .expect("inbox")
+        .expect("the agent stored it");
+    let held: serde_json::Value = serde_json::from_str(&held).expect("json");
+    assert_eq!(held["body"]["role"]["pass_threshold"], 65);
+    let other = status["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|x| x["device_id"] == "kiosk-02").cloned())
+        .expect("kiosk-02 listed");
+    assert_eq!(other["up_to_date"], false, "{other}");
+    assert!(other["sends"].as_i64().unwrap_or(0) >= 1, "{other}");
+    let (_, devices) = b.get("/v1/devices", TOKEN);
+    assert_eq!(
+        devices[0]["config_versions"]["role:factory-worker"], 2,
+        "{devices}"
     );
 }
