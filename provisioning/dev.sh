@@ -134,6 +134,11 @@ demo() {
     say "building"
     cargo build --workspace --bins
     local bin="${CARGO_TARGET_DIR:-target}/debug/kiosk"
+    local bins="${CARGO_TARGET_DIR:-$root/target}/debug"
+    # shellcheck source=provisioning/demo-cloud.sh
+    . "$here/demo-cloud.sh"
+    trap cloud_down EXIT
+    cloud_up "$bins"
     say "scoring the sample candidates (provisioning/examples/demo-answers.toml)"
     "$bin" demo --station provisioning/examples/station.toml
     say "speaking the demo answers (espeak-ng)"
@@ -149,6 +154,7 @@ demo() {
         say "no display: running the demo on a virtual one (Xvfb), with the frame-rate table at the end"
         xvfb-run -a -s "-screen 0 1280x800x24" "${kiosk[@]}" --exit --bench-fps
     fi
+    cloud_show "$bins"
 }
 
 models() {

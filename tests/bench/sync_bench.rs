@@ -8,90 +8,11 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kiosk_screening::{Answer, Lexicon, Response, parse_lexicon, parse_role, score};
-use kiosk_store::{Candidate, NewInterview, StationIdentity, Store};
+use kiosk_store::Store;
 use system_tests::broker::Broker;
 use system_tests::cloud::Cloud;
-use system_tests::{configure_broker, database, examples, start_agent, station, wait_until};
-
-fn identity() -> StationIdentity {
-    StationIdentity {
-        tenant: "acme-retail".into(),
-        store_id: "sh-pudong-001".into(),
-        device_id: "kiosk-01".into(),
-    }
-}
-
-/// A realistic result (factory worker, Chinese answers) to save again and again.
-fn sample() -> (Vec<Answer>, kiosk_screening::ScreeningResult) {
-    let role = parse_role(
-        &std::fs::read_to_string(examples().join("roles/factory-worker.toml")).expect("role"),
-        "factory-worker.toml",
-    )
-    .expect("role");
-    let lex = parse_lexicon(
-        &std::fs::read_to_string(examples().join("roles/lexicon.toml")).expect("lexicon"),
-        "lexicon.toml",
-    )
-    .expect("lexicon");
-    let texts = [
-        "我想找一份稳定的工作，离家近，工资也不错，还能学点技术",
-        "可以，两班倒没问题",
-        "我在电子厂流水线做过两年组装和包装",
-    ];
-    let answers: Vec<Answer> = role
-        .questions
-        .iter()
-        .zip(texts)
-        .map(|(q, t)| Answer {
-            question_id: q.id.clone(),
-            response: Response::Typed { text: t.into() },
-        })
-        .collect();
-    let result = score(&role, &Lexicon::new(&lex), &answers).expect("scores");
-    (answers, result)
-}
-
-fn save(
-    store: &mut Store,
-    answers: &[Answer],
-    result: &kiosk_screening::ScreeningResult,
-) -> String {
-    let id = identity();
-    let now = chrono::Local::now().fixed_offset();
-    store
-        .save_interview(&NewInterview {
-            station: &id,
-            candidate: Candidate {
-                name: Some("张伟".into()),
-                phone: Some("13800000001".into()),
-            },
-            locale: "zh-CN".into(),
-            started_at: now,
-            completed_at: now,
-            answers,
-            result,
-            consents: vec![],
-            media: vec![],
-        })
-        .expect("saved")
-        .event_id
-}
-
-fn peak_rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
+use system_tests::sample::{peak_rss_kb, percentile, sample, save};
+use system_tests::{configure_broker, database, start_agent, station, wait_until};
 
 /// Raw QoS 1 throughput of `mosquitto_pub -l` (one message per line) with the same payloads.
 fn mosquitto_pub_rate(port: u16, payload: &str, n: usize) -> f64 {
@@ -171,7 +92,7 @@ fn main() {
     eprintln!("latency: 300 results committed one by one, every 20 ms…");
     let mut committed = Vec::new();
     for _ in 0..300 {
-        let id = save(&mut store, &answers, &result);
+        let id = save(&mut store, &answers, &result).event_id;
         committed.push((id, Instant::now()));
         std::thread::sleep(Duration::from_millis(20));
     }

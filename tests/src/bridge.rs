@@ -188,6 +188,11 @@ impl Bridge {
         (status, r.json().unwrap_or(serde_json::Value::Null))
     }
 
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -211,6 +216,8 @@ pub struct Delivery {
     pub answered: u16,
     /// The body.
     pub body: serde_json::Value,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 /// A real HTTP webhook receiver: verifies each signature, answers 500 to the first `fail_first`
@@ -255,6 +262,7 @@ impl Receiver {
                         verified,
                         answered,
                         body: serde_json::from_slice(&body).unwrap_or_default(),
+                        at: std::time::Instant::now(),
                     });
                     StatusCode::from_u16(answered).expect("status")
                 }

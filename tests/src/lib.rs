@@ -4,6 +4,7 @@ pub mod bridge;
 pub mod broker;
 pub mod cloud;
 pub mod postgres;
+pub mod sample;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
