@@ -181,6 +181,8 @@ bench() {
     cargo build --release --workspace --bins
     say "sync benchmark"
     "${CARGO_TARGET_DIR:-target}/release/sync-bench" "${2:-10000}"
+    say "cloud benchmark (200 simulated kiosks → cloud-bridge → PostgreSQL)"
+    "${CARGO_TARGET_DIR:-target}/release/cloud-bench" 20000
     models
     say "face presence benchmark"
     "${CARGO_TARGET_DIR:-target}/release/face-bench"
