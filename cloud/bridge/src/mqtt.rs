@@ -19,6 +19,15 @@ use crate::config::Broker;
 /// How long the broker keeps this instance's session (and what it had not acked) while it is away.
 const SESSION_EXPIRY_S: u32 = 24 * 3600;
 
+/// How many unacked messages the broker may have out to this instance at once (MQTT v5 Receive
+/// Maximum): a few batches. It bounds what the event loop can hand to the batcher, so the loop
+/// never waits for the batcher (which waits for the loop to send its acks).
+fn receive_maximum(b: &Broker) -> u16 {
+    u16::try_from(b.batch_max.saturating_mul(4))
+        .unwrap_or(u16::MAX)
+        .max(16)
+}
+
 /// Connection options for this instance.
 pub fn options(b: &Broker) -> anyhow::Result<MqttOptions> {
     let mut o = MqttOptions::new(b.client_id.clone(), b.host.clone(), b.port);
@@ -26,6 +35,7 @@ pub fn options(b: &Broker) -> anyhow::Result<MqttOptions> {
         .set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY_S))
         .set_manual_acks(true)
+        .set_receive_maximum(Some(receive_maximum(b)))
         .set_request_channel_capacity(4096);
     if let (Some(u), p) = (&b.username, &b.password) {
         o.set_credentials(u.clone(), p.clone().unwrap_or_default());
@@ -51,7 +61,9 @@ pub fn options(b: &Broker) -> anyhow::Result<MqttOptions> {
 /// Runs ingest until the process ends: the event loop in one task, batches in another.
 pub async fn run(broker: Broker, store: Store) -> anyhow::Result<()> {
     let (client, eventloop) = AsyncClient::new(options(&broker)?, 4096);
-    let (tx, rx) = mpsc::channel::<Publish>(8192);
+    // Room for everything the broker may have out to us, so handing a message on never blocks
+    // the event loop.
+    let (tx, rx) = mpsc::channel::<Publish>(usize::from(receive_maximum(&broker)) + 64);
     let shared = format!("$share/{}/{}", broker.share_group, topic::EVENTS_FILTER);
     let at = format!("{}:{}", broker.host, broker.port);
     let poller = tokio::spawn(poll(eventloop, client.clone(), shared, tx, at));

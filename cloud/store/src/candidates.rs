@@ -2,12 +2,14 @@
 //! decisions and HR users (every change, applied or not, in the history), read per tenant.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use deadpool_postgres::Transaction;
 use kiosk_protocol::{DecisionBody, InterviewResultBody};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio_postgres::{Row, Transaction};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::status::{Status, decision_target};
 use crate::{Store, StoreError, TenantPolicy, webhooks};
 
@@ -113,8 +115,8 @@ pub(crate) async fn create(
         .unwrap_or_default();
     let status = Status::AwaitingReview.code();
     let n = tx
-        .execute(
-            "INSERT INTO candidates (candidate_id, tenant, store_id, device_id, interview_id, receipt, name, phone,
+        .run(
+"INSERT INTO candidates (candidate_id, tenant, store_id, device_id, interview_id, receipt, name, phone,
                  role_id, locale, source, status, status_changed_at, total, recommendation, pass_threshold,
                  result, interviewed_at, event_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $13, $18)
@@ -157,8 +159,8 @@ pub(crate) async fn create(
         .await?;
     }
     let pending = tx
-        .query(
-            "SELECT event_id, decision, reason, decided_by, decided_at FROM decisions
+        .rows(
+"SELECT event_id, decision, reason, decided_by, decided_at FROM decisions
              WHERE device_id = $1 AND interview_id = $2 AND candidate_id IS NULL ORDER BY decided_at, event_id",
             &[&device_id, &r.interview.value],
         )
@@ -173,7 +175,7 @@ pub(crate) async fn create(
         };
         // The decision's event said "pending" until now; it records what became of it.
         let effect = decide(tx, tenant, id, &d, policy).await?;
-        tx.execute(
+        tx.run(
             "UPDATE events SET outcome = $2 WHERE event_id = $1",
             &[&d.event_id, &effect],
         )
@@ -189,7 +191,7 @@ pub(crate) async fn id_by_interview(
     interview_id: &str,
 ) -> Result<Option<Uuid>, StoreError> {
     Ok(tx
-        .query_opt(
+        .opt(
             "SELECT candidate_id FROM candidates WHERE device_id = $1 AND interview_id = $2",
             &[&device_id, &interview_id],
         )
@@ -226,7 +228,7 @@ async fn decide(
     d: &Decision<'_>,
     policy: &TenantPolicy,
 ) -> Result<String, StoreError> {
-    tx.execute(
+    tx.run(
         "UPDATE decisions SET candidate_id = $2 WHERE event_id = $1",
         &[&d.event_id, &candidate],
     )
@@ -235,7 +237,7 @@ async fn decide(
         return Ok("kept_for_later".into());
     };
     let row = tx
-        .query_one(
+        .one(
             "SELECT status, status_changed_at FROM candidates WHERE candidate_id = $1 FOR UPDATE",
             &[&candidate],
         )
@@ -320,8 +322,8 @@ async fn transition(
     );
     loop {
         let (from, to, kind, who, why, start) = step.clone();
-        tx.execute(
-            "UPDATE candidates SET status = $2, status_changed_at = $3, start_date = coalesce($4, start_date)
+        tx.run(
+"UPDATE candidates SET status = $2, status_changed_at = $3, start_date = coalesce($4, start_date)
              WHERE candidate_id = $1",
             &[&candidate, &to.code(), &at, &start],
         )
@@ -385,8 +387,8 @@ async fn history(
     at: DateTime<FixedOffset>,
     event_id: Option<&str>,
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO status_history (candidate_id, from_status, to_status, applied, actor_kind, actor, reason, note, occurred_at, event_id)
+    tx.run(
+"INSERT INTO status_history (candidate_id, from_status, to_status, applied, actor_kind, actor, reason, note, occurred_at, event_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[&candidate, &from.map(Status::code), &to.code(), &applied, &actor_kind, &actor, &reason, &note, &at, &event_id],
     )
@@ -403,8 +405,8 @@ impl Store {
     ) -> Result<Vec<CandidateSummary>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
-            .query(
-                "SELECT candidate_id, receipt, name, role_id, store_id, status, total, recommendation, interviewed_at
+            .rows(
+"SELECT candidate_id, receipt, name, role_id, store_id, status, total, recommendation, interviewed_at
                  FROM candidates
                  WHERE tenant = $1 AND ($2::text IS NULL OR store_id = $2) AND ($3::text IS NULL OR role_id = $3)
                    AND ($4::text IS NULL OR status = $4) AND ($5::timestamptz IS NULL OR interviewed_at >= $5)
@@ -433,8 +435,8 @@ impl Store {
     pub async fn candidate(&self, tenant: &str, id: Uuid) -> Result<Option<Value>, StoreError> {
         let client = self.pool.get().await?;
         let Some(c) = client
-            .query_opt(
-                "SELECT candidate_id, receipt, name, phone, role_id, store_id, device_id, interview_id, locale, source,
+            .opt(
+"SELECT candidate_id, receipt, name, phone, role_id, store_id, device_id, interview_id, locale, source,
                         status, start_date, total, pass_threshold, recommendation, interviewed_at, result, deleted_at
                  FROM candidates WHERE tenant = $1 AND candidate_id = $2",
                 &[&tenant, &id],
@@ -444,14 +446,14 @@ impl Store {
             return Ok(None);
         };
         let decisions = client
-            .query(
-                "SELECT decision, reason, decided_by, decided_at FROM decisions WHERE candidate_id = $1 ORDER BY decided_at",
+            .rows(
+"SELECT decision, reason, decided_by, decided_at FROM decisions WHERE candidate_id = $1 ORDER BY decided_at",
                 &[&id],
             )
             .await?;
         let history = client
-            .query(
-                "SELECT from_status, to_status, applied, actor_kind, actor, reason, note, occurred_at, recorded_at
+            .rows(
+"SELECT from_status, to_status, applied, actor_kind, actor, reason, note, occurred_at, recorded_at
                  FROM status_history WHERE candidate_id = $1 ORDER BY id",
                 &[&id],
             )
@@ -476,8 +478,8 @@ impl Store {
             let mut client = self.pool.get().await?;
             let tx = client.transaction().await?;
             let Some(row) = tx
-                .query_opt(
-                    "SELECT status FROM candidates WHERE tenant = $1 AND candidate_id = $2 FOR UPDATE",
+                .opt(
+"SELECT status FROM candidates WHERE tenant = $1 AND candidate_id = $2 FOR UPDATE",
                     &[&tenant, &id],
                 )
                 .await?

@@ -3,11 +3,12 @@
 //! `deletion_request` to the device that holds the interview, sent until the device confirms.
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
 use kiosk_protocol::{DeletionCompletedBody, DeletionRequestBody, Downlink, Id, device_base};
 use serde_json::{Value, json};
-use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::{Store, StoreError, webhooks};
 
 /// A deletion request due to be (re)sent to its device.
@@ -32,7 +33,7 @@ impl Store {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let Some(c) = tx
-            .query_opt(
+            .opt(
                 "SELECT device_id, store_id, interview_id, event_id FROM candidates
                  WHERE tenant = $1 AND candidate_id = $2 FOR UPDATE",
                 &[&tenant, &candidate],
@@ -42,7 +43,7 @@ impl Store {
             return Ok(None);
         };
         if let Some(r) = tx
-            .query_opt(
+            .opt(
                 "SELECT request_id FROM deletions WHERE candidate_id = $1",
                 &[&candidate],
             )
@@ -54,8 +55,8 @@ impl Store {
             (c.get(0), c.get(1), c.get(2), c.get(3));
         let removed = scrub(&tx, candidate, &device, &interview, &event).await?;
         let request = Uuid::now_v7();
-        tx.execute(
-            "INSERT INTO deletions (request_id, tenant, candidate_id, device_id, store_id, interview_id,
+        tx.run(
+"INSERT INTO deletions (request_id, tenant, candidate_id, device_id, store_id, interview_id,
                                     requested_by, central_removed)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[&request, &tenant, &candidate, &device, &store, &interview, &requested_by, &removed],
@@ -70,8 +71,8 @@ impl Store {
     pub async fn deletion(&self, tenant: &str, request: Uuid) -> Result<Option<Value>, StoreError> {
         let client = self.pool.get().await?;
         Ok(client
-            .query_opt(
-                "SELECT request_id, candidate_id, requested_by, requested_at, central_removed, device_id,
+            .opt(
+"SELECT request_id, candidate_id, requested_by, requested_at, central_removed, device_id,
                         device_state, device_removed, device_completed_at, sends, last_sent_at
                  FROM deletions WHERE tenant = $1 AND request_id = $2",
                 &[&tenant, &request],
@@ -102,8 +103,8 @@ impl Store {
         let client = self.pool.get().await?;
         let secs = resend_after_s as f64;
         let rows = client
-            .query(
-                "UPDATE deletions d SET last_sent_at = now(), sends = sends + 1
+            .rows(
+"UPDATE deletions d SET last_sent_at = now(), sends = sends + 1
                  FROM candidates c
                  WHERE d.candidate_id = c.candidate_id AND d.device_state = 'pending'
                    AND (d.last_sent_at IS NULL OR d.last_sent_at < now() - make_interval(secs => $1))
@@ -144,7 +145,7 @@ async fn scrub(
     event: &str,
 ) -> Result<Value, StoreError> {
     let record = tx
-        .execute(
+        .run(
             "UPDATE candidates SET name = NULL, phone = NULL, deleted_at = now(),
                  result = jsonb_strip_nulls(jsonb_build_object(
                      'started_at', result->'started_at', 'completed_at', result->'completed_at',
@@ -154,21 +155,21 @@ async fn scrub(
         )
         .await?;
     let decisions = tx
-        .execute(
+        .run(
             "UPDATE decisions SET reason = '' WHERE device_id = $1 AND interview_id = $2",
             &[&device, &interview],
         )
         .await?;
     let events = tx
-        .execute(
-            "UPDATE events SET payload = NULL
+        .run(
+"UPDATE events SET payload = NULL
              WHERE event_id = $1
                 OR event_id IN (SELECT event_id FROM decisions WHERE device_id = $2 AND interview_id = $3)",
             &[&event, &device, &interview],
         )
         .await?;
     let rejected = tx
-        .execute(
+        .run(
             "UPDATE rejected SET payload = ''::bytea
              WHERE device_id = $1 AND position(convert_to($2, 'UTF8') IN payload) > 0",
             &[&device, &interview],
@@ -194,7 +195,7 @@ pub(crate) async fn complete(
     };
     let removed = serde_json::to_value(&d.removed).unwrap_or(Value::Null);
     let row = tx
-        .query_opt(
+        .opt(
             "UPDATE deletions SET device_state = 'completed', device_removed = $4,
                  device_completed_at = $5
              WHERE request_id = $1 AND tenant = $2 AND device_id = $3 AND device_state = 'pending'

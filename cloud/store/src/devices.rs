@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::db::Cached;
 use crate::{Store, StoreError};
 
 /// A device to register.
@@ -52,8 +53,8 @@ impl Store {
     pub async fn add_device(&self, d: &NewDevice) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
-            .execute(
-                "INSERT INTO devices (device_id, tenant, store_id, registered_by) VALUES ($1, $2, $3, $4)
+            .run(
+"INSERT INTO devices (device_id, tenant, store_id, registered_by) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (device_id) DO UPDATE SET tenant = excluded.tenant, store_id = excluded.store_id,
                      status = 'active', registered_by = excluded.registered_by, registered_at = now()",
                 &[&d.device_id, &d.tenant, &d.store_id, &d.registered_by],
@@ -66,8 +67,8 @@ impl Store {
     pub async fn devices(&self, tenant: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
-            .query(
-                "SELECT d.device_id, d.tenant, d.store_id, d.status, s.online, s.last_seen, s.health,
+            .rows(
+"SELECT d.device_id, d.tenant, d.store_id, d.status, s.online, s.last_seen, s.health,
                         (SELECT count(*) FROM device_reports r WHERE r.device_id = d.device_id AND r.kind = 'event_quarantined')
                  FROM devices d LEFT JOIN device_state s ON s.device_id = d.device_id
                  WHERE $1::text IS NULL OR d.tenant = $1
@@ -109,7 +110,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let client = self.pool.get().await?;
         let known = client
-            .query_opt(
+            .opt(
                 "SELECT 1 FROM devices WHERE device_id = $1 AND tenant = $2 AND store_id = $3",
                 &[&device_id, &tenant, &store_id],
             )
@@ -120,8 +121,8 @@ impl Store {
         }
         if health {
             client
-                .execute(
-                    "INSERT INTO device_state (device_id, health, health_at, last_seen) VALUES ($1, $2, now(), now())
+                .run(
+"INSERT INTO device_state (device_id, health, health_at, last_seen) VALUES ($1, $2, now(), now())
                      ON CONFLICT (device_id) DO UPDATE SET health = excluded.health, health_at = now(), last_seen = now()",
                     &[&device_id, message],
                 )
@@ -129,8 +130,8 @@ impl Store {
         } else {
             let online = message.get("state").and_then(Value::as_str) == Some("online");
             client
-                .execute(
-                    "INSERT INTO device_state (device_id, online, presence, presence_at, last_seen) VALUES ($1, $2, $3, now(), now())
+                .run(
+"INSERT INTO device_state (device_id, online, presence, presence_at, last_seen) VALUES ($1, $2, $3, now(), now())
                      ON CONFLICT (device_id) DO UPDATE SET online = excluded.online, presence = excluded.presence,
                          presence_at = now(), last_seen = now()",
                     &[&device_id, &online, message],
@@ -144,8 +145,8 @@ impl Store {
     pub async fn rejected(&self, limit: i64) -> Result<Vec<Value>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
-            .query(
-                "SELECT id, received_at, topic, device_id, event_id, code, reason FROM rejected ORDER BY id DESC LIMIT $1",
+            .rows(
+"SELECT id, received_at, topic, device_id, event_id, code, reason FROM rejected ORDER BY id DESC LIMIT $1",
                 &[&limit],
             )
             .await?;

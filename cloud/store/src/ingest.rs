@@ -2,13 +2,17 @@
 //! event inserted once by id and applied to the candidate tables in the same transaction.
 
 use chrono::{DateTime, FixedOffset};
+use deadpool_postgres::Transaction;
 use kiosk_protocol::{Envelope, KioskEvent, TopicKind, parse_event, parse_topic};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio_postgres::Transaction;
 
+use crate::db::Cached;
 use crate::{Store, StoreError};
 use crate::{candidates, deletions};
+
+/// Registry rows by device id: (tenant, store, status).
+type Registry = std::collections::HashMap<String, (String, String, String)>;
 
 /// One message as the broker delivered it.
 #[derive(Debug, Clone)]
@@ -92,13 +96,61 @@ struct Origin {
 impl Store {
     /// Applies a batch in one transaction and commits it; returns one outcome per message, in
     /// order. On error nothing is committed and the caller must not ack any of them.
+    ///
+    /// The batch is first applied without savepoints (a round trip or two fewer per message).
+    /// If a message breaks a constraint, that transaction is rolled back and the batch applied
+    /// again with a savepoint per message, so the one message is held and the rest apply.
     pub async fn ingest(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, StoreError> {
         let mut client = self.pool.get().await?;
+        let registry = self.registry(&client, batch).await?;
+        match self.apply_batch(&mut client, batch, &registry, false).await {
+            Err(StoreError::Db(e)) if e.as_db_error().is_some() => {
+                tracing::debug!("a message broke a constraint ({e}): one savepoint per message");
+                self.apply_batch(&mut client, batch, &registry, true).await
+            }
+            r => r,
+        }
+    }
+
+    /// The registry rows of every device the batch names, in one query.
+    async fn registry(
+        &self,
+        client: &deadpool_postgres::ClientWrapper,
+        batch: &[Incoming],
+    ) -> Result<Registry, StoreError> {
+        let mut ids: Vec<String> = batch
+            .iter()
+            .filter_map(|m| parse_topic(&m.topic).map(|t| t.device))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(client
+            .rows(
+                "SELECT device_id, tenant, store_id, status FROM devices WHERE device_id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
+            .collect())
+    }
+
+    async fn apply_batch(
+        &self,
+        client: &mut deadpool_postgres::ClientWrapper,
+        batch: &[Incoming],
+        registry: &Registry,
+        savepoints: bool,
+    ) -> Result<Vec<Outcome>, StoreError> {
         let mut tx = client.transaction().await?;
         let mut out = Vec::with_capacity(batch.len());
         for msg in batch {
+            if !savepoints {
+                out.push(self.ingest_one(&tx, msg, registry).await?);
+                continue;
+            }
             let mut sp = tx.savepoint("msg").await?;
-            match self.ingest_one(&sp, msg).await {
+            match self.ingest_one(&sp, msg, registry).await {
                 Ok(o) => {
                     sp.commit().await?;
                     out.push(o);
@@ -127,6 +179,7 @@ impl Store {
         &self,
         tx: &Transaction<'_>,
         msg: &Incoming,
+        registry: &Registry,
     ) -> Result<Outcome, StoreError> {
         let Some(topic) = parse_topic(&msg.topic).filter(|t| matches!(t.kind, TopicKind::Event(_)))
         else {
@@ -139,16 +192,9 @@ impl Store {
             )
             .await;
         };
-        let row = tx
-            .query_opt(
-                "SELECT tenant, store_id, status FROM devices WHERE device_id = $1",
-                &[&topic.device],
-            )
-            .await?;
+        let row = registry.get(&topic.device);
         let (tenant, store_id) = match row {
-            Some(r) => {
-                let (tenant, store_id, status): (String, String, String) =
-                    (r.get(0), r.get(1), r.get(2));
+            Some((tenant, store_id, status)) => {
                 if status != "active" {
                     return held(
                         tx,
@@ -159,18 +205,18 @@ impl Store {
                     )
                     .await;
                 }
-                if tenant != topic.tenant || store_id != topic.store {
+                if *tenant != topic.tenant || *store_id != topic.store {
                     let reason = format!(
                         "device {} is registered to {tenant}/{store_id} but published under {}/{}",
                         topic.device, topic.tenant, topic.store
                     );
                     return held(tx, msg, Some(&topic.device), "wrong_path", &reason).await;
                 }
-                (tenant, store_id)
+                (tenant.clone(), store_id.clone())
             }
             None if self.options.auto_register => {
-                tx.execute(
-                    "INSERT INTO devices (device_id, tenant, store_id, registered_by) VALUES ($1, $2, $3, 'first sight')
+                tx.run(
+"INSERT INTO devices (device_id, tenant, store_id, registered_by) VALUES ($1, $2, $3, 'first sight')
                      ON CONFLICT DO NOTHING",
                     &[&topic.device, &topic.tenant, &topic.store],
                 )
@@ -201,12 +247,18 @@ impl Store {
                     .await;
             }
         };
-        let json: Value = serde_json::from_slice(&msg.payload).unwrap_or(Value::Null);
+        // Parsed once (above); PostgreSQL reads the same text into jsonb itself.
+        let json = std::str::from_utf8(&msg.payload).unwrap_or("null");
+        // The usual effect is written with the row; only another one costs an update.
+        let usual = match event.body {
+            KioskEvent::InterviewResult(_) => "created",
+            _ => "applied",
+        };
         let inserted = tx
-            .execute(
-                "INSERT INTO events (event_id, tenant, store_id, device_id, event_type, schema_version,
+            .run(
+"INSERT INTO events (event_id, tenant, store_id, device_id, event_type, schema_version,
                                      occurred_at, body_sha256, payload, outcome)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'applied') ON CONFLICT (event_id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10) ON CONFLICT (event_id) DO NOTHING",
                 &[
                     &event.event_id,
                     &origin.tenant,
@@ -217,6 +269,7 @@ impl Store {
                     &event.occurred_at,
                     &sha,
                     &json,
+                    &usual,
                 ],
             )
             .await?;
@@ -224,11 +277,13 @@ impl Store {
             return duplicate(tx, msg, &origin, &event.event_id, &sha).await;
         }
         let effect = self.apply(tx, &origin, &event).await?;
-        tx.execute(
-            "UPDATE events SET outcome = $2 WHERE event_id = $1",
-            &[&event.event_id, &effect],
-        )
-        .await?;
+        if effect != usual {
+            tx.run(
+                "UPDATE events SET outcome = $2 WHERE event_id = $1",
+                &[&event.event_id, &effect],
+            )
+            .await?;
+        }
         Ok(Outcome::Applied {
             device_base: origin.base,
             event_id: event.event_id,
@@ -258,8 +313,8 @@ impl Store {
             }
             KioskEvent::Decision(d) => {
                 let policy = self.policy(&o.tenant);
-                tx.execute(
-                    "INSERT INTO decisions (event_id, tenant, device_id, interview_id, decision, reason, decided_by, decided_at)
+                tx.run(
+"INSERT INTO decisions (event_id, tenant, device_id, interview_id, decision, reason, decided_by, decided_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     &[&e.event_id, &o.tenant, &o.device_id, &d.interview.value, &d.decision, &d.reason, &d.decided_by, &d.decided_at],
                 )
@@ -344,8 +399,8 @@ impl Store {
             .and_then(|v| v.get("schema_version"))
             .and_then(Value::as_i64);
         let inserted = tx
-            .execute(
-                "INSERT INTO events (event_id, tenant, store_id, device_id, event_type, schema_version,
+            .run(
+"INSERT INTO events (event_id, tenant, store_id, device_id, event_type, schema_version,
                                      body_sha256, payload, outcome)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING",
                 &[&id, &o.tenant, &o.store_id, &o.device_id, &event_type, &version, &sha, &json, &code],
@@ -382,7 +437,7 @@ async fn duplicate(
     sha: &[u8],
 ) -> Result<Outcome, StoreError> {
     let row = tx
-        .query_one(
+        .one(
             "SELECT body_sha256, device_id FROM events WHERE event_id = $1",
             &[&id],
         )
@@ -422,8 +477,8 @@ async fn report(
     detail: Value,
     at: DateTime<FixedOffset>,
 ) -> Result<String, StoreError> {
-    tx.execute(
-        "INSERT INTO device_reports (event_id, tenant, device_id, kind, detail, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    tx.run(
+"INSERT INTO device_reports (event_id, tenant, device_id, kind, detail, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)",
         &[&id, &o.tenant, &o.device_id, &kind, &detail, &at],
     )
     .await?;
@@ -454,8 +509,8 @@ async fn reject(
     code: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO rejected (topic, device_id, tenant, event_id, code, reason, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    tx.run(
+"INSERT INTO rejected (topic, device_id, tenant, event_id, code, reason, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[&msg.topic, &device, &tenant, &event_id, &code, &reason, &msg.payload],
     )
     .await?;

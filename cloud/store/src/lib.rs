@@ -4,6 +4,7 @@
 //! enforced here, not in each handler.
 
 mod candidates;
+mod db;
 mod deletions;
 mod devices;
 mod ingest;

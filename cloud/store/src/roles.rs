@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use kiosk_protocol::{Downlink, device_base};
 use serde_json::{Value, json};
 
+use crate::db::Cached;
 use crate::{Store, StoreError};
 
 /// A configuration document due to be (re)sent to a device.
@@ -34,13 +35,13 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.execute(
+        tx.run(
             "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))",
             &[&tenant, &role_id],
         )
         .await?;
         let latest = tx
-            .query_opt(
+            .opt(
                 "SELECT version, role FROM roles WHERE tenant = $1 AND role_id = $2
                  ORDER BY version DESC LIMIT 1",
                 &[&tenant, &role_id],
@@ -52,8 +53,8 @@ impl Store {
             return Ok(r.get(0));
         }
         let version = latest.map_or(1, |r| r.get::<_, i64>(0) + 1);
-        tx.execute(
-            "INSERT INTO roles (tenant, role_id, version, role, pushed_by) VALUES ($1, $2, $3, $4, $5)",
+        tx.run(
+"INSERT INTO roles (tenant, role_id, version, role, pushed_by) VALUES ($1, $2, $3, $4, $5)",
             &[&tenant, &role_id, &version, role, &pushed_by],
         )
         .await?;
@@ -70,8 +71,8 @@ impl Store {
     ) -> Result<Option<Value>, StoreError> {
         let client = self.pool.get().await?;
         let Some(r) = client
-            .query_opt(
-                "SELECT version, role, pushed_by, pushed_at FROM roles WHERE tenant = $1 AND role_id = $2
+            .opt(
+"SELECT version, role, pushed_by, pushed_at FROM roles WHERE tenant = $1 AND role_id = $2
                  ORDER BY version DESC LIMIT 1",
                 &[&tenant, &role_id],
             )
@@ -81,8 +82,8 @@ impl Store {
         };
         let version: i64 = r.get(0);
         let devices = client
-            .query(
-                "SELECT d.device_id, d.store_id, (s.health->'config_versions'->>$3)::bigint,
+            .rows(
+"SELECT d.device_id, d.store_id, (s.health->'config_versions'->>$3)::bigint,
                         (SELECT max(c.version) FROM config_sends c WHERE c.device_id = d.device_id AND c.role_id = $2),
                         (SELECT sum(c.sends)::bigint FROM config_sends c WHERE c.device_id = d.device_id AND c.role_id = $2),
                         s.health_at
@@ -114,8 +115,8 @@ impl Store {
         let client = self.pool.get().await?;
         let secs = resend_after_s as f64;
         let rows = client
-            .query(
-                "WITH latest AS (
+            .rows(
+"WITH latest AS (
                      SELECT DISTINCT ON (tenant, role_id) tenant, role_id, version, role
                      FROM roles ORDER BY tenant, role_id, version DESC),
                  due AS (

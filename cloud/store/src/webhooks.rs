@@ -6,11 +6,12 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::{Store, StoreError};
 
 /// A webhook due to be sent.
@@ -73,8 +74,8 @@ pub(crate) async fn enqueue(
 ) -> Result<(), StoreError> {
     let id = format!("msg_{}", Uuid::now_v7().simple());
     let body = json!({"type": event_type, "timestamp": Utc::now(), "data": data});
-    tx.execute(
-        "INSERT INTO webhook_outbox (webhook_id, tenant, event_type, payload) VALUES ($1, $2, $3, $4)",
+    tx.run(
+"INSERT INTO webhook_outbox (webhook_id, tenant, event_type, payload) VALUES ($1, $2, $3, $4)",
         &[&id, &tenant, &event_type, &body],
     )
     .await?;
@@ -96,7 +97,7 @@ impl Store {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let Some(r) = tx
-            .query_opt(
+            .opt(
                 "SELECT webhook_id, tenant, event_type, payload, attempts FROM webhook_outbox
                  WHERE state = 'pending' AND next_attempt_at <= now()
                  ORDER BY next_attempt_at, webhook_id LIMIT 1 FOR UPDATE SKIP LOCKED",
@@ -117,8 +118,8 @@ impl Store {
         let result = send(due).await;
         match &result {
             WebhookResult::Delivered => {
-                tx.execute(
-                    "UPDATE webhook_outbox SET state = 'delivered', delivered_at = now(), attempts = attempts + 1,
+                tx.run(
+"UPDATE webhook_outbox SET state = 'delivered', delivered_at = now(), attempts = attempts + 1,
                          last_error = NULL WHERE webhook_id = $1",
                     &[&id],
                 )
@@ -126,16 +127,16 @@ impl Store {
             }
             WebhookResult::Retry { after, error } => {
                 let secs = after.as_secs_f64();
-                tx.execute(
-                    "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2,
+                tx.run(
+"UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2,
                          next_attempt_at = now() + make_interval(secs => $3) WHERE webhook_id = $1",
                     &[&id, error, &secs],
                 )
                 .await?
             }
             WebhookResult::Dead { error } => {
-                tx.execute(
-                    "UPDATE webhook_outbox SET state = 'dead', attempts = attempts + 1, last_error = $2 WHERE webhook_id = $1",
+                tx.run(
+"UPDATE webhook_outbox SET state = 'dead', attempts = attempts + 1, last_error = $2 WHERE webhook_id = $1",
                     &[&id, error],
                 )
                 .await?
@@ -149,8 +150,8 @@ impl Store {
     pub async fn dead_webhooks(&self) -> Result<Vec<DeadWebhook>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
-            .query(
-                "SELECT webhook_id, tenant, event_type, attempts, last_error, created_at FROM webhook_outbox
+            .rows(
+"SELECT webhook_id, tenant, event_type, attempts, last_error, created_at FROM webhook_outbox
                  WHERE state = 'dead' ORDER BY created_at",
                 &[],
             )
@@ -173,7 +174,7 @@ impl Store {
     pub async fn replay_webhook(&self, id: &str) -> Result<bool, StoreError> {
         let client = self.pool.get().await?;
         Ok(client
-            .execute(
+            .run(
                 "UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = now()
                  WHERE webhook_id = $1 AND state = 'dead'",
                 &[&id],
@@ -186,7 +187,7 @@ impl Store {
     pub async fn webhook_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
-            .query(
+            .rows(
                 "SELECT state, count(*) FROM webhook_outbox GROUP BY state ORDER BY state",
                 &[],
             )
