@@ -4,7 +4,6 @@
 //! `deletion_completed` completes it with a signed webhook. Role configuration: validated with the
 //! kiosk's validator, versioned, sent until each device's health says it holds it.
 
-use std::path::Path;
 use std::time::Duration;
 
 use kiosk_store::Store;
@@ -17,22 +16,6 @@ use system_tests::{
 
 const LONG: Duration = Duration::from_secs(120);
 const DEVICE: &str = "kiosk-01";
-
-fn register(cfg: &Path, device: &str) {
-    bridge::cli(
-        cfg,
-        &[
-            "devices",
-            "add",
-            "--tenant",
-            "acme-retail",
-            "--store",
-            "sh-pudong-001",
-            "--device",
-            device,
-        ],
-    );
-}
 
 /// PUT with a raw body and content type: (status, JSON answer).
 fn put(
@@ -73,19 +56,7 @@ fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_o
         receiver.port,
         "",
     );
-    bridge::cli(
-        &cfg,
-        &[
-            "devices",
-            "add",
-            "--tenant",
-            "acme-retail",
-            "--store",
-            "sh-pudong-001",
-            "--device",
-            DEVICE,
-        ],
-    );
+    bridge::register(&cfg, DEVICE);
     let b = Bridge::start(&cfg, api, &dir.path().join("bridge.log"));
     produce(&st, 1);
     let _agent = start_agent(&st, &dir.path().join("agent.log"));
@@ -248,8 +219,8 @@ fn a_role_push_is_validated_versioned_and_sent_until_each_device_holds_it() {
     let st = station(dir.path());
     configure_broker(&st, broker.port, FAST_SYNC);
     let (cfg, api) = bridge::config(dir.path(), "bridge-1", &pg.url(), broker.port, 9, "");
-    register(&cfg, DEVICE);
-    register(&cfg, "kiosk-02"); // registered, never online
+    bridge::register(&cfg, DEVICE);
+    bridge::register(&cfg, "kiosk-02"); // registered, never online
     let b = Bridge::start(&cfg, api, &dir.path().join("bridge.log"));
     let _agent = start_agent(&st, &dir.path().join("agent.log"));
     let path = "/v1/tenants/acme-retail/roles/factory-worker";

@@ -25,23 +25,6 @@ fn identity() -> StationIdentity {
     }
 }
 
-/// Registers the test station's device in its tenant and store.
-fn register(config: &Path) {
-    bridge::cli(
-        config,
-        &[
-            "devices",
-            "add",
-            "--tenant",
-            "acme-retail",
-            "--store",
-            "sh-pudong-001",
-            "--device",
-            DEVICE,
-        ],
-    );
-}
-
 /// Receipts come quickly in these tests; a late one is resent after 3 s.
 fn sync_settings() -> String {
     format!("{FAST_SYNC}receipt_timeout_s = 3\nreceipt_timeout_max_s = 10\n")
@@ -119,7 +102,7 @@ fn kiosk_results_reach_hr_once_with_receipts_api_and_signed_webhooks() {
         "",
     );
     bridge::cli(&c1, &["migrate"]);
-    register(&c1);
+    bridge::register(&c1, DEVICE);
     let b1 = Bridge::start(&c1, api1, &dir.path().join("bridge-1.log"));
     let b2 = Bridge::start(&c2, api2, &dir.path().join("bridge-2.log"));
 
@@ -335,7 +318,7 @@ fn bad_input_is_kept_and_reported_never_applied_and_the_bridge_keeps_going() {
     let pg = Postgres::start(dir.path());
     let broker = Broker::start(dir.path(), "");
     let (c1, api1) = bridge::config(dir.path(), "bridge-1", &pg.url(), broker.port, 9, "");
-    register(&c1);
+    bridge::register(&c1, DEVICE);
     let b1 = Bridge::start(&c1, api1, &dir.path().join("bridge-1.log"));
     let dev = RawDevice::connect(broker.port, DEVICE);
     let base = format!("kiosk/v1/acme-retail/sh-pudong-001/{DEVICE}/events");
@@ -453,7 +436,7 @@ fn database_down_broker_killed_and_bridge_killed_lose_nothing_and_apply_once() {
     let st = station(dir.path());
     configure_broker(&st, broker.port, &sync_settings());
     let (c1, api1) = bridge::config(dir.path(), "bridge-1", &pg.url(), broker.port, 9, "");
-    register(&c1);
+    bridge::register(&c1, DEVICE);
     let _agent = start_agent(&st, &dir.path().join("agent.log"));
 
     // 1. The bridge has a session on the shared subscription and is SIGKILLed; the broker

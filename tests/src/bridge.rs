@@ -95,6 +95,23 @@ pub struct Bridge {
     child: Option<Child>,
 }
 
+/// Registers a device of the test tenant's store (`cloud-bridge devices add`).
+pub fn register(config: &Path, device: &str) {
+    cli(
+        config,
+        &[
+            "devices",
+            "add",
+            "--tenant",
+            "acme-retail",
+            "--store",
+            "sh-pudong-001",
+            "--device",
+            device,
+        ],
+    );
+}
+
 impl Bridge {
     /// Starts `cloud-bridge run` with this configuration, logging to `log`.
     pub fn start(config: &Path, api: u16, log: &Path) -> Self {
