@@ -1,9 +1,9 @@
-//! Ingest: a batch of MQTT messages applied in one transaction (a savepoint per message), each
-//! event inserted once by id and applied to the candidate tables in the same transaction.
+//! Ingest: a batch of MQTT messages applied in one transaction, each event inserted once by id
+//! and applied to the candidate tables in the same transaction.
 
 use chrono::{DateTime, FixedOffset};
 use deadpool_postgres::Transaction;
-use kiosk_protocol::{Envelope, KioskEvent, TopicKind, parse_event, parse_topic};
+use kiosk_protocol::{Envelope, KioskEvent, ParseError, TopicKind, parse_event, parse_topic};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -13,6 +13,9 @@ use crate::{candidates, deletions};
 
 /// Registry rows by device id: (tenant, store, status).
 type Registry = std::collections::HashMap<String, (String, String, String)>;
+
+/// Each message's payload, parsed once.
+type Parsed = [Result<Envelope<KioskEvent>, ParseError>];
 
 /// One message as the broker delivered it.
 #[derive(Debug, Clone)]
@@ -86,6 +89,43 @@ impl Outcome {
     }
 }
 
+/// A batch with what is worked out once for it.
+struct Batch<'a> {
+    messages: &'a [Incoming],
+    parsed: &'a Parsed,
+    registry: &'a Registry,
+    /// Advisory lock keys of the interviews it touches, ascending.
+    locks: &'a [i64],
+}
+
+/// The advisory lock key of each (device, interview) that a result or decision in the batch
+/// names, sorted and without repeats.
+fn interview_locks(batch: &[Incoming], parsed: &Parsed) -> Vec<i64> {
+    let mut keys: Vec<i64> = batch
+        .iter()
+        .zip(parsed)
+        .filter_map(|(m, e)| {
+            let interview = match &e.as_ref().ok()?.body {
+                KioskEvent::InterviewResult(r) => &r.interview.value,
+                KioskEvent::Decision(d) => &d.interview.value,
+                _ => return None,
+            };
+            let device = parse_topic(&m.topic)?.device;
+            let digest = Sha256::new()
+                .chain_update(device.as_bytes())
+                .chain_update([0])
+                .chain_update(interview.as_bytes())
+                .finalize();
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&digest[..8]);
+            Some(i64::from_be_bytes(first))
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 struct Origin {
     tenant: String,
     store_id: String,
@@ -103,10 +143,18 @@ impl Store {
     pub async fn ingest(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, StoreError> {
         let mut client = self.pool.get().await?;
         let registry = self.registry(&client, batch).await?;
-        match self.apply_batch(&mut client, batch, &registry, false).await {
+        let parsed: Vec<_> = batch.iter().map(|m| parse_event(&m.payload)).collect();
+        let locks = interview_locks(batch, &parsed);
+        let batch = Batch {
+            messages: batch,
+            parsed: &parsed,
+            registry: &registry,
+            locks: &locks,
+        };
+        match self.apply_batch(&mut client, &batch, false).await {
             Err(StoreError::Db(e)) if e.as_db_error().is_some() => {
                 tracing::debug!("a message broke a constraint ({e}): one savepoint per message");
-                self.apply_batch(&mut client, batch, &registry, true).await
+                self.apply_batch(&mut client, &batch, true).await
             }
             r => r,
         }
@@ -138,19 +186,28 @@ impl Store {
     async fn apply_batch(
         &self,
         client: &mut deadpool_postgres::ClientWrapper,
-        batch: &[Incoming],
-        registry: &Registry,
+        batch: &Batch<'_>,
         savepoints: bool,
     ) -> Result<Vec<Outcome>, StoreError> {
         let mut tx = client.transaction().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for msg in batch {
+        if !batch.locks.is_empty() {
+            // An interview and its decision may reach two instances at once; each waits for
+            // the other's commit, so the decision finds its candidate or the candidate its
+            // pending decision. Taken in one order, so two batches cannot deadlock.
+            tx.run(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::int8[]) AS k",
+                &[&batch.locks],
+            )
+            .await?;
+        }
+        let mut out = Vec::with_capacity(batch.messages.len());
+        for (msg, event) in batch.messages.iter().zip(batch.parsed) {
             if !savepoints {
-                out.push(self.ingest_one(&tx, msg, registry).await?);
+                out.push(self.ingest_one(&tx, msg, event, batch.registry).await?);
                 continue;
             }
             let mut sp = tx.savepoint("msg").await?;
-            match self.ingest_one(&sp, msg, registry).await {
+            match self.ingest_one(&sp, msg, event, batch.registry).await {
                 Ok(o) => {
                     sp.commit().await?;
                     out.push(o);
@@ -179,6 +236,7 @@ impl Store {
         &self,
         tx: &Transaction<'_>,
         msg: &Incoming,
+        event: &Result<Envelope<KioskEvent>, ParseError>,
         registry: &Registry,
     ) -> Result<Outcome, StoreError> {
         let Some(topic) = parse_topic(&msg.topic).filter(|t| matches!(t.kind, TopicKind::Event(_)))
@@ -239,7 +297,7 @@ impl Store {
             device_id: topic.device,
         };
         let sha = Sha256::digest(&msg.payload).to_vec();
-        let event = match parse_event(&msg.payload) {
+        let event = match event {
             Ok(e) => e,
             Err(e) => {
                 return self
@@ -250,7 +308,7 @@ impl Store {
         // Parsed once (above); PostgreSQL reads the same text into jsonb itself.
         let json = std::str::from_utf8(&msg.payload).unwrap_or("null");
         // The usual effect is written with the row; only another one costs an update.
-        let usual = match event.body {
+        let usual = match &event.body {
             KioskEvent::InterviewResult(_) => "created",
             _ => "applied",
         };
@@ -276,7 +334,7 @@ impl Store {
         if inserted == 0 {
             return duplicate(tx, msg, &origin, &event.event_id, &sha).await;
         }
-        let effect = self.apply(tx, &origin, &event).await?;
+        let effect = self.apply(tx, &origin, event).await?;
         if effect != usual {
             tx.run(
                 "UPDATE events SET outcome = $2 WHERE event_id = $1",
@@ -286,7 +344,7 @@ impl Store {
         }
         Ok(Outcome::Applied {
             device_base: origin.base,
-            event_id: event.event_id,
+            event_id: event.event_id.clone(),
             effect,
         })
     }
