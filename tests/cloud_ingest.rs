@@ -358,6 +358,16 @@ fn bad_input_is_kept_and_reported_never_applied_and_the_bridge_keeps_going() {
         &format!("{base}/decision"),
         envelope(DEVICE, "e-dup", "decision", 1, decision("second")),
     );
+    // PostgreSQL cannot store U+0000 in jsonb: this one breaks the batch's statement, which is
+    // then applied one message per savepoint, so only it is held and its neighbour applies.
+    dev.publish(
+        &format!("{base}/decision"),
+        envelope(DEVICE, "e-nul", "decision", 1, decision("a\u{0}b")),
+    );
+    dev.publish(
+        &format!("{base}/decision"),
+        envelope(DEVICE, "e-after-nul", "decision", 1, decision("fine")),
+    );
     dev.publish(
         &format!("{base}/audit"),
         envelope(
@@ -375,9 +385,10 @@ fn bad_input_is_kept_and_reported_never_applied_and_the_bridge_keeps_going() {
             .lines()
             .map(str::to_string)
             .collect();
-        (codes.len() >= 7, codes)
+        (codes.len() >= 8, codes)
     });
     let want: HashSet<String> = [
+        "apply_failed",
         "malformed",
         "unknown_type",
         "unsupported_version",
@@ -402,6 +413,13 @@ fn bad_input_is_kept_and_reported_never_applied_and_the_bridge_keeps_going() {
         pg.psql("SELECT kind FROM device_reports WHERE event_id = 'e-audit'"),
         "audit"
     );
+    assert_eq!(
+        pg.psql("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM events WHERE event_id LIKE 'e-%nul'"),
+        "e-after-nul",
+        "the message that broke the statement is held alone"
+    );
+    let why = pg.psql("SELECT reason FROM rejected WHERE code = 'apply_failed'");
+    assert!(why.contains("Unicode escape"), "the database's reason is kept: {why}");
     assert_eq!(
         pg.psql(
             "SELECT count(*) FROM events WHERE event_id IN ('e-wrong-tenant', 'e-unregistered')"

@@ -1,9 +1,9 @@
-//! Candidates: created from interview results, moved through the HR status flow by kiosk
-//! decisions and HR users (every change, applied or not, in the history), read per tenant.
+//! Candidates: moved through the HR status flow by kiosk decisions and HR users (every change,
+//! applied or not, in the history), read per tenant. They are created in `created`.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use deadpool_postgres::Transaction;
-use kiosk_protocol::{DecisionBody, InterviewResultBody};
+use kiosk_protocol::DecisionBody;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_postgres::Row;
@@ -83,105 +83,12 @@ pub enum StatusRefused {
 }
 
 /// A decision to apply (from its event, or pending until its interview arrived).
-struct Decision<'a> {
-    event_id: &'a str,
-    decision: &'a str,
-    reason: &'a str,
-    decided_by: &'a str,
-    decided_at: DateTime<FixedOffset>,
-}
-
-/// Creates the candidate of an interview result (once per device and interview) and applies
-/// decisions that arrived before it.
-pub(crate) async fn create(
-    tx: &Transaction<'_>,
-    tenant: &str,
-    store_id: &str,
-    device_id: &str,
-    event_id: &str,
-    r: &InterviewResultBody,
-    policy: &TenantPolicy,
-) -> Result<String, StoreError> {
-    let id = Uuid::now_v7();
-    let result = json!({
-        "reasons": r.reasons, "knockouts": r.knockouts, "dimensions": r.scores,
-        "answers": r.answers, "consents": r.consents, "video": r.video,
-        "started_at": r.started_at, "completed_at": r.completed_at,
-    });
-    let total = r.total.map(|s| i32::from(s.value));
-    let recommendation = serde_json::to_value(r.recommendation)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let status = Status::AwaitingReview.code();
-    let n = tx
-        .run(
-"INSERT INTO candidates (candidate_id, tenant, store_id, device_id, interview_id, receipt, name, phone,
-                 role_id, locale, source, status, status_changed_at, total, recommendation, pass_threshold,
-                 result, interviewed_at, event_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $13, $18)
-             ON CONFLICT (device_id, interview_id) DO NOTHING",
-            &[
-                &id, &tenant, &store_id, &device_id, &r.interview.value, &r.candidate.reference.value,
-                &r.candidate.name, &r.candidate.phone, &r.role.value, &r.locale, &r.source, &status,
-                &r.completed_at, &total, &recommendation, &i32::from(r.pass_threshold), &result, &event_id,
-            ],
-        )
-        .await?;
-    if n == 0 {
-        return Ok("duplicate_interview".into());
-    }
-    history(
-        tx,
-        id,
-        None,
-        Status::AwaitingReview,
-        true,
-        "kiosk",
-        "screening",
-        "AI screening done; a person must decide",
-        None,
-        r.completed_at,
-        Some(event_id),
-    )
-    .await?;
-    if policy.webhooks {
-        webhooks::enqueue(
-            tx,
-            tenant,
-            "candidate.interviewed",
-            json!({
-                "candidate_id": id, "receipt": r.candidate.reference.value, "store_id": store_id,
-                "role": r.role.value, "status": status, "total": total,
-                "recommendation": recommendation, "interviewed_at": r.completed_at,
-            }),
-        )
-        .await?;
-    }
-    let pending = tx
-        .rows(
-"SELECT event_id, decision, reason, decided_by, decided_at FROM decisions
-             WHERE device_id = $1 AND interview_id = $2 AND candidate_id IS NULL ORDER BY decided_at, event_id",
-            &[&device_id, &r.interview.value],
-        )
-        .await?;
-    for p in &pending {
-        let d = Decision {
-            event_id: p.get(0),
-            decision: p.get(1),
-            reason: p.get(2),
-            decided_by: p.get(3),
-            decided_at: p.get::<_, DateTime<Utc>>(4).fixed_offset(),
-        };
-        // The decision's event said "pending" until now; it records what became of it.
-        let effect = decide(tx, tenant, id, &d, policy).await?;
-        tx.run(
-            "UPDATE events SET outcome = $2 WHERE event_id = $1",
-            &[&d.event_id, &effect],
-        )
-        .await?;
-    }
-    Ok("created".into())
+pub(crate) struct Decision<'a> {
+    pub(crate) event_id: &'a str,
+    pub(crate) decision: &'a str,
+    pub(crate) reason: &'a str,
+    pub(crate) decided_by: &'a str,
+    pub(crate) decided_at: DateTime<FixedOffset>,
 }
 
 /// The candidate of a device's interview, if it arrived.
@@ -221,7 +128,7 @@ pub(crate) async fn apply_decision(
 /// advance → passed, reject → failed, keep → nothing. A decision older than the candidate's last
 /// status change, or one the flow does not allow from where the candidate now is, is recorded as
 /// the manager's opinion and not applied.
-async fn decide(
+pub(crate) async fn decide(
     tx: &Transaction<'_>,
     tenant: &str,
     candidate: Uuid,
@@ -374,7 +281,7 @@ async fn transition(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn history(
+pub(crate) async fn history(
     tx: &Transaction<'_>,
     candidate: Uuid,
     from: Option<Status>,

@@ -1,7 +1,11 @@
 //! Ingest: a batch of MQTT messages applied in one transaction, each event inserted once by id
 //! and applied to the candidate tables in the same transaction.
 
-use chrono::{DateTime, FixedOffset};
+mod bulk;
+mod refused;
+
+use std::collections::HashSet;
+
 use deadpool_postgres::Transaction;
 use kiosk_protocol::{Envelope, KioskEvent, ParseError, TopicKind, parse_event, parse_topic};
 use serde_json::{Value, json};
@@ -9,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::Cached;
 use crate::{Store, StoreError};
-use crate::{candidates, deletions};
+use crate::{candidates, created, deletions};
 
 /// Registry rows by device id: (tenant, store, status).
 type Registry = std::collections::HashMap<String, (String, String, String)>;
@@ -126,6 +130,14 @@ fn interview_locks(batch: &[Incoming], parsed: &Parsed) -> Vec<i64> {
     keys
 }
 
+/// A message checked against the registry: an event to record, or already dealt with.
+enum Admitted<'e> {
+    /// From a registered device's own path, parsed; with its body's digest.
+    Ready(Origin, &'e Envelope<KioskEvent>, Vec<u8>),
+    /// Held or refused.
+    Done(Outcome),
+}
+
 struct Origin {
     tenant: String,
     store_id: String,
@@ -153,6 +165,7 @@ impl Store {
         };
         match self.apply_batch(&mut client, &batch, false).await {
             Err(StoreError::Db(e)) if e.as_db_error().is_some() => {
+                let e = crate::describe(&e);
                 tracing::debug!("a message broke a constraint ({e}): one savepoint per message");
                 self.apply_batch(&mut client, &batch, true).await
             }
@@ -200,25 +213,29 @@ impl Store {
             )
             .await?;
         }
+        if !savepoints {
+            let out = self
+                .apply_set(&tx, batch.messages, batch.parsed, batch.registry)
+                .await?;
+            tx.commit().await?;
+            return Ok(out);
+        }
         let mut out = Vec::with_capacity(batch.messages.len());
-        for (msg, event) in batch.messages.iter().zip(batch.parsed) {
-            if !savepoints {
-                out.push(self.ingest_one(&tx, msg, event, batch.registry).await?);
-                continue;
-            }
+        for (i, msg) in batch.messages.iter().enumerate() {
+            let one = (&batch.messages[i..=i], &batch.parsed[i..=i]);
             let mut sp = tx.savepoint("msg").await?;
-            match self.ingest_one(&sp, msg, event, batch.registry).await {
+            match self.apply_set(&sp, one.0, one.1, batch.registry).await {
                 Ok(o) => {
                     sp.commit().await?;
-                    out.push(o);
+                    out.extend(o);
                 }
                 Err(StoreError::Db(e)) if e.as_db_error().is_some() => {
                     // This message broke a constraint: undo it alone and hold it with the reason.
                     sp.rollback().await?;
-                    let reason = e.to_string();
+                    let reason = crate::describe(&e);
                     tracing::warn!(topic = %msg.topic, %reason, "event could not be applied");
                     sp = tx.savepoint("held").await?;
-                    reject(&sp, msg, None, None, None, "apply_failed", &reason).await?;
+                    refused::reject(&sp, msg, None, None, None, "apply_failed", &reason).await?;
                     sp.commit().await?;
                     out.push(Outcome::Held {
                         code: "apply_failed".into(),
@@ -232,46 +249,114 @@ impl Store {
         Ok(out)
     }
 
-    async fn ingest_one(
+    /// Applies messages in order, set-based: every event row in one statement, every result's
+    /// candidate in one more (and its history, webhooks and waiting decisions one each); other
+    /// events, rare beside results, one by one after them. Returns one outcome per message.
+    async fn apply_set(
+        &self,
+        tx: &Transaction<'_>,
+        messages: &[Incoming],
+        parsed: &Parsed,
+        registry: &Registry,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut out: Vec<Option<Outcome>> = vec![None; messages.len()];
+        let mut ready = Vec::with_capacity(messages.len());
+        for (i, (msg, event)) in messages.iter().zip(parsed).enumerate() {
+            match self.admit(tx, msg, event, registry).await? {
+                Admitted::Done(o) => out[i] = Some(o),
+                Admitted::Ready(origin, event, sha) => ready.push((i, origin, event, sha)),
+            }
+        }
+        let firsts = bulk::insert_events(
+            tx,
+            ready
+                .iter()
+                .map(|(i, o, e, sha)| bulk::Row::new(o, e, sha, &messages[*i].payload)),
+        )
+        .await?;
+        let results: Vec<created::NewResult<'_>> = ready
+            .iter()
+            .zip(&firsts)
+            .filter(|(_, first)| **first)
+            .filter_map(|((_, o, e, _), _)| match &e.body {
+                KioskEvent::InterviewResult(r) => Some(created::NewResult {
+                    tenant: &o.tenant,
+                    store_id: &o.store_id,
+                    device_id: &o.device_id,
+                    event_id: &e.event_id,
+                    result: r,
+                }),
+                _ => None,
+            })
+            .collect();
+        let made: HashSet<String> = created::create(tx, &results, |t| self.policy(t))
+            .await?
+            .into_iter()
+            .collect();
+        for ((i, origin, event, sha), first) in ready.into_iter().zip(firsts) {
+            if !first {
+                let d = refused::duplicate(tx, &messages[i], &origin, &event.event_id, &sha);
+                out[i] = Some(d.await?);
+                continue;
+            }
+            let effect = match &event.body {
+                KioskEvent::InterviewResult(_) if made.contains(&event.event_id) => {
+                    "created".into()
+                }
+                KioskEvent::InterviewResult(_) => "duplicate_interview".into(),
+                _ => self.apply(tx, &origin, event).await?,
+            };
+            if effect != bulk::usual(&event.body) {
+                tx.run(
+                    "UPDATE events SET outcome = $2 WHERE event_id = $1",
+                    &[&event.event_id, &effect],
+                )
+                .await?;
+            }
+            out[i] = Some(Outcome::Applied {
+                device_base: origin.base,
+                event_id: event.event_id.clone(),
+                effect,
+            });
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// Checks a message's topic against the registry and its payload; a message that cannot be
+    /// applied is recorded here.
+    async fn admit<'e>(
         &self,
         tx: &Transaction<'_>,
         msg: &Incoming,
-        event: &Result<Envelope<KioskEvent>, ParseError>,
+        event: &'e Result<Envelope<KioskEvent>, ParseError>,
         registry: &Registry,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Admitted<'e>, StoreError> {
         let Some(topic) = parse_topic(&msg.topic).filter(|t| matches!(t.kind, TopicKind::Event(_)))
         else {
-            return held(
+            let o = refused::held(
                 tx,
                 msg,
                 None,
                 "bad_topic",
                 "not an events topic of the kiosk tree",
-            )
-            .await;
+            );
+            return Ok(Admitted::Done(o.await?));
         };
-        let row = registry.get(&topic.device);
-        let (tenant, store_id) = match row {
-            Some((tenant, store_id, status)) => {
-                if status != "active" {
-                    return held(
-                        tx,
-                        msg,
-                        Some(&topic.device),
-                        "retired_device",
-                        "the device is retired in the registry",
-                    )
-                    .await;
-                }
-                if *tenant != topic.tenant || *store_id != topic.store {
-                    let reason = format!(
-                        "device {} is registered to {tenant}/{store_id} but published under {}/{}",
-                        topic.device, topic.tenant, topic.store
-                    );
-                    return held(tx, msg, Some(&topic.device), "wrong_path", &reason).await;
-                }
-                (tenant.clone(), store_id.clone())
+        let (tenant, store_id) = match registry.get(&topic.device) {
+            Some((_, _, status)) if status != "active" => {
+                let why = "the device is retired in the registry";
+                let o = refused::held(tx, msg, Some(&topic.device), "retired_device", why);
+                return Ok(Admitted::Done(o.await?));
             }
+            Some((tenant, store_id, _)) if *tenant != topic.tenant || *store_id != topic.store => {
+                let why = format!(
+                    "device {} is registered to {tenant}/{store_id} but published under {}/{}",
+                    topic.device, topic.tenant, topic.store
+                );
+                let o = refused::held(tx, msg, Some(&topic.device), "wrong_path", &why);
+                return Ok(Admitted::Done(o.await?));
+            }
+            Some((tenant, store_id, _)) => (tenant.clone(), store_id.clone()),
             None if self.options.auto_register => {
                 tx.run(
 "INSERT INTO devices (device_id, tenant, store_id, registered_by) VALUES ($1, $2, $3, 'first sight')
@@ -283,11 +368,12 @@ impl Store {
                 (topic.tenant.clone(), topic.store.clone())
             }
             None => {
-                let reason = format!(
-                    "device {} is not registered (cloud-bridge devices add --tenant {} --store {} --device {})",
+                let why = format!(
+                    "device {} is not registered (register it with `cloud-bridge devices add --tenant {} --store {} --device {}`)",
                     topic.device, topic.tenant, topic.store, topic.device
                 );
-                return held(tx, msg, Some(&topic.device), "unregistered_device", &reason).await;
+                let o = refused::held(tx, msg, Some(&topic.device), "unregistered_device", &why);
+                return Ok(Admitted::Done(o.await?));
             }
         };
         let origin = Origin {
@@ -297,58 +383,17 @@ impl Store {
             device_id: topic.device,
         };
         let sha = Sha256::digest(&msg.payload).to_vec();
-        let event = match event {
-            Ok(e) => e,
+        match event {
+            Ok(e) => Ok(Admitted::Ready(origin, e, sha)),
             Err(e) => {
-                return self
-                    .refuse(tx, msg, &origin, &sha, e.code(), &e.to_string())
-                    .await;
+                let why = e.to_string();
+                let o = refused::refuse(tx, msg, &origin, &sha, e.code(), &why);
+                Ok(Admitted::Done(o.await?))
             }
-        };
-        // Parsed once (above); PostgreSQL reads the same text into jsonb itself.
-        let json = std::str::from_utf8(&msg.payload).unwrap_or("null");
-        // The usual effect is written with the row; only another one costs an update.
-        let usual = match &event.body {
-            KioskEvent::InterviewResult(_) => "created",
-            _ => "applied",
-        };
-        let inserted = tx
-            .run(
-"INSERT INTO events (event_id, tenant, store_id, device_id, event_type, schema_version,
-                                     occurred_at, body_sha256, payload, outcome)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10) ON CONFLICT (event_id) DO NOTHING",
-                &[
-                    &event.event_id,
-                    &origin.tenant,
-                    &origin.store_id,
-                    &origin.device_id,
-                    &event.event_type,
-                    &event.schema_version,
-                    &event.occurred_at,
-                    &sha,
-                    &json,
-                    &usual,
-                ],
-            )
-            .await?;
-        if inserted == 0 {
-            return duplicate(tx, msg, &origin, &event.event_id, &sha).await;
         }
-        let effect = self.apply(tx, &origin, event).await?;
-        if effect != usual {
-            tx.run(
-                "UPDATE events SET outcome = $2 WHERE event_id = $1",
-                &[&event.event_id, &effect],
-            )
-            .await?;
-        }
-        Ok(Outcome::Applied {
-            device_base: origin.base,
-            event_id: event.event_id.clone(),
-            effect,
-        })
     }
 
+    /// Applies one recorded event that is not a result; returns its effect.
     async fn apply(
         &self,
         tx: &Transaction<'_>,
@@ -357,17 +402,20 @@ impl Store {
     ) -> Result<String, StoreError> {
         match &e.body {
             KioskEvent::InterviewResult(r) => {
-                let policy = self.policy(&o.tenant);
-                candidates::create(
-                    tx,
-                    &o.tenant,
-                    &o.store_id,
-                    &o.device_id,
-                    &e.event_id,
-                    r,
-                    &policy,
-                )
-                .await
+                let result = created::NewResult {
+                    tenant: &o.tenant,
+                    store_id: &o.store_id,
+                    device_id: &o.device_id,
+                    event_id: &e.event_id,
+                    result: r,
+                };
+                let made = created::create(tx, &[result], |t| self.policy(t)).await?;
+                Ok(if made.is_empty() {
+                    "duplicate_interview"
+                } else {
+                    "created"
+                }
+                .into())
             }
             KioskEvent::Decision(d) => {
                 let policy = self.policy(&o.tenant);
@@ -386,7 +434,7 @@ impl Store {
                 candidates::apply_decision(tx, &o.tenant, candidate, &e.event_id, d, &policy).await
             }
             KioskEvent::EventQuarantined(q) => {
-                report(
+                refused::report(
                     tx,
                     o,
                     &e.event_id,
@@ -397,7 +445,7 @@ impl Store {
                 .await
             }
             KioskEvent::DownlinkRejected(d) => {
-                report(
+                refused::report(
                     tx,
                     o,
                     &e.event_id,
@@ -408,7 +456,7 @@ impl Store {
                 .await
             }
             KioskEvent::Audit(a) => {
-                report(
+                refused::report(
                     tx,
                     o,
                     &e.event_id,
@@ -424,153 +472,4 @@ impl Store {
             }
         }
     }
-
-    /// Records an event this build cannot apply under its id (so a resend is a duplicate) and
-    /// reports it; without a readable id, holds it.
-    async fn refuse(
-        &self,
-        tx: &Transaction<'_>,
-        msg: &Incoming,
-        o: &Origin,
-        sha: &[u8],
-        code: &str,
-        reason: &str,
-    ) -> Result<Outcome, StoreError> {
-        let json: Option<Value> = serde_json::from_slice(&msg.payload).ok();
-        let id = json
-            .as_ref()
-            .and_then(|v| v.get("event_id"))
-            .and_then(Value::as_str)
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_string);
-        let Some(id) = id else {
-            return held(tx, msg, Some(&o.device_id), code, reason).await;
-        };
-        let event_type = json
-            .as_ref()
-            .and_then(|v| v.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let version = json
-            .as_ref()
-            .and_then(|v| v.get("schema_version"))
-            .and_then(Value::as_i64);
-        let inserted = tx
-            .run(
-"INSERT INTO events (event_id, tenant, store_id, device_id, event_type, schema_version,
-                                     body_sha256, payload, outcome)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING",
-                &[&id, &o.tenant, &o.store_id, &o.device_id, &event_type, &version, &sha, &json, &code],
-            )
-            .await?;
-        if inserted == 0 {
-            return duplicate(tx, msg, o, &id, sha).await;
-        }
-        tracing::warn!(device = %o.device_id, event_id = %id, code, "event kept, not applied");
-        reject(
-            tx,
-            msg,
-            Some(&o.device_id),
-            Some(&o.tenant),
-            Some(&id),
-            code,
-            reason,
-        )
-        .await?;
-        Ok(Outcome::Refused {
-            device_base: o.base.clone(),
-            event_id: id,
-            code: code.into(),
-        })
-    }
-}
-
-/// A known id: the same body is a harmless resend; a different body is reported and the first kept.
-async fn duplicate(
-    tx: &Transaction<'_>,
-    msg: &Incoming,
-    o: &Origin,
-    id: &str,
-    sha: &[u8],
-) -> Result<Outcome, StoreError> {
-    let row = tx
-        .one(
-            "SELECT body_sha256, device_id FROM events WHERE event_id = $1",
-            &[&id],
-        )
-        .await?;
-    let (first, device): (Vec<u8>, String) = (row.get(0), row.get(1));
-    if first == sha && device == o.device_id {
-        return Ok(Outcome::Duplicate {
-            device_base: o.base.clone(),
-            event_id: id.into(),
-        });
-    }
-    let reason =
-        "an event with this id was already received with a different body; the first is kept";
-    tracing::warn!(device = %o.device_id, event_id = %id, "duplicate event id with a different body");
-    reject(
-        tx,
-        msg,
-        Some(&o.device_id),
-        Some(&o.tenant),
-        Some(id),
-        "duplicate_id_different_body",
-        reason,
-    )
-    .await?;
-    Ok(Outcome::Refused {
-        device_base: o.base.clone(),
-        event_id: id.into(),
-        code: "duplicate_id_different_body".into(),
-    })
-}
-
-async fn report(
-    tx: &Transaction<'_>,
-    o: &Origin,
-    id: &str,
-    kind: &str,
-    detail: Value,
-    at: DateTime<FixedOffset>,
-) -> Result<String, StoreError> {
-    tx.run(
-"INSERT INTO device_reports (event_id, tenant, device_id, kind, detail, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&id, &o.tenant, &o.device_id, &kind, &detail, &at],
-    )
-    .await?;
-    Ok("reported".into())
-}
-
-async fn held(
-    tx: &Transaction<'_>,
-    msg: &Incoming,
-    device: Option<&str>,
-    code: &str,
-    reason: &str,
-) -> Result<Outcome, StoreError> {
-    tracing::warn!(topic = %msg.topic, code, "event held, not applied");
-    reject(tx, msg, device, None, None, code, reason).await?;
-    Ok(Outcome::Held {
-        code: code.into(),
-        reason: reason.into(),
-    })
-}
-
-async fn reject(
-    tx: &Transaction<'_>,
-    msg: &Incoming,
-    device: Option<&str>,
-    tenant: Option<&str>,
-    event_id: Option<&str>,
-    code: &str,
-    reason: &str,
-) -> Result<(), StoreError> {
-    tx.run(
-"INSERT INTO rejected (topic, device_id, tenant, event_id, code, reason, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&msg.topic, &device, &tenant, &event_id, &code, &reason, &msg.payload],
-    )
-    .await?;
-    Ok(())
 }

@@ -4,6 +4,7 @@
 //! enforced here, not in each handler.
 
 mod candidates;
+mod created;
 mod db;
 mod deletions;
 mod devices;
@@ -34,7 +35,7 @@ pub use webhooks::{DeadWebhook, DueWebhook, WebhookResult};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// PostgreSQL refused or is unreachable.
-    #[error("database: {0}")]
+    #[error("database: {}", describe(.0))]
     Db(#[from] tokio_postgres::Error),
     /// No connection could be had from the pool (database down, pool exhausted).
     #[error("database unavailable: {0}")]
@@ -54,6 +55,21 @@ pub enum StoreError {
         /// This build's.
         known: i32,
     },
+}
+
+/// What PostgreSQL said, without the row it quotes (`DETAIL` may hold a candidate's data):
+/// the message, the constraint if any, and the SQLSTATE; or the connection error.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => match d.constraint() {
+            Some(c) => format!("{} (constraint {c}, SQLSTATE {})", d.message(), d.code().code()),
+            None => format!("{} (SQLSTATE {})", d.message(), d.code().code()),
+        },
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 /// Per-tenant policy the store applies while ingesting.

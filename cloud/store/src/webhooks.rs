@@ -65,6 +65,15 @@ pub struct DeadWebhook {
     pub created_at: DateTime<Utc>,
 }
 
+/// A new webhook message: its id (the Standard Webhooks `webhook-id`) and body.
+pub(crate) fn message(event_type: &str, data: Value) -> (String, Value) {
+    let id = format!("msg_{}", Uuid::now_v7().simple());
+    (
+        id,
+        json!({"type": event_type, "timestamp": Utc::now(), "data": data}),
+    )
+}
+
 /// Enqueues a webhook in the caller's transaction.
 pub(crate) async fn enqueue(
     tx: &Transaction<'_>,
@@ -72,8 +81,7 @@ pub(crate) async fn enqueue(
     event_type: &str,
     data: Value,
 ) -> Result<(), StoreError> {
-    let id = format!("msg_{}", Uuid::now_v7().simple());
-    let body = json!({"type": event_type, "timestamp": Utc::now(), "data": data});
+    let (id, body) = message(event_type, data);
     tx.run(
 "INSERT INTO webhook_outbox (webhook_id, tenant, event_type, payload) VALUES ($1, $2, $3, $4)",
         &[&id, &tenant, &event_type, &body],
