@@ -419,7 +419,10 @@ fn bad_input_is_kept_and_reported_never_applied_and_the_bridge_keeps_going() {
         "the message that broke the statement is held alone"
     );
     let why = pg.psql("SELECT reason FROM rejected WHERE code = 'apply_failed'");
-    assert!(why.contains("Unicode escape"), "the database's reason is kept: {why}");
+    assert!(
+        why.contains("Unicode escape"),
+        "the database's reason is kept: {why}"
+    );
     assert_eq!(
         pg.psql(
             "SELECT count(*) FROM events WHERE event_id IN ('e-wrong-tenant', 'e-unregistered')"

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cloud_store::{Incoming, Store};
-use kiosk_protocol::{Receipt, TopicKind, downlink_kind, parse_topic, topic};
+use kiosk_protocol::{DeviceTopic, Receipt, TopicKind, downlink_kind, parse_topic, topic};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, Publish};
 use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
@@ -20,8 +20,8 @@ use crate::config::Broker;
 const SESSION_EXPIRY_S: u32 = 24 * 3600;
 
 /// How many unacked messages the broker may have out to this instance at once (MQTT v5 Receive
-/// Maximum): a few batches. It bounds what the event loop can hand to the batcher, so the loop
-/// never waits for the batcher (which waits for the loop to send its acks).
+/// Maximum): a few batches. Mosquitto 2.0.11 (Debian 12) does not keep to it — after each PUBACK
+/// it sends another full window — so nothing below relies on it for correctness.
 fn receive_maximum(b: &Broker) -> u16 {
     u16::try_from(b.batch_max.saturating_mul(4))
         .unwrap_or(u16::MAX)
@@ -61,9 +61,10 @@ pub fn options(b: &Broker) -> anyhow::Result<MqttOptions> {
 /// Runs ingest until the process ends: the event loop in one task, batches in another.
 pub async fn run(broker: Broker, store: Store) -> anyhow::Result<()> {
     let (client, eventloop) = AsyncClient::new(options(&broker)?, 4096);
-    // Room for everything the broker may have out to us, so handing a message on never blocks
-    // the event loop.
-    let (tx, rx) = mpsc::channel::<Publish>(usize::from(receive_maximum(&broker)) + 64);
+    // The event loop hands messages on without ever waiting: it is also what sends the batcher's
+    // acks, so a loop waiting for the batcher (which waits for its acks to be taken) would stop
+    // both. What this holds is bounded by what the broker has sent and we have not acked.
+    let (tx, rx) = mpsc::unbounded_channel::<Publish>();
     let shared = format!("$share/{}/{}", broker.share_group, topic::EVENTS_FILTER);
     let at = format!("{}:{}", broker.host, broker.port);
     let poller = tokio::spawn(poll(eventloop, client.clone(), shared, tx, at));
@@ -125,7 +126,7 @@ async fn poll(
     mut eventloop: EventLoop,
     client: AsyncClient,
     shared: String,
-    tx: mpsc::Sender<Publish>,
+    tx: mpsc::UnboundedSender<Publish>,
     at: String,
 ) -> anyhow::Result<()> {
     let mut connected = false;
@@ -139,16 +140,18 @@ async fn poll(
                 );
                 // Subscribing again is harmless when the session kept it, and it restores a
                 // session the broker lost; retained presence and health come on subscribing.
-                client.subscribe(shared.clone(), QoS::AtLeastOnce).await?;
-                client
-                    .subscribe(topic::STATUS_FILTER, QoS::AtLeastOnce)
-                    .await?;
-                client
-                    .subscribe(topic::HEALTH_FILTER, QoS::AtLeastOnce)
-                    .await?;
+                // Queued from another task: only this loop takes requests off the queue.
+                let (c, shared) = (client.clone(), shared.clone());
+                tokio::spawn(async move {
+                    for filter in [shared.as_str(), topic::STATUS_FILTER, topic::HEALTH_FILTER] {
+                        if let Err(e) = c.subscribe(filter, QoS::AtLeastOnce).await {
+                            tracing::error!("cannot subscribe to {filter}: {e}");
+                        }
+                    }
+                });
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                if tx.send(p).await.is_err() {
+                if tx.send(p).is_err() {
                     return Ok(());
                 }
             }
@@ -169,7 +172,7 @@ async fn poll(
 }
 
 async fn process(
-    mut rx: mpsc::Receiver<Publish>,
+    mut rx: mpsc::UnboundedReceiver<Publish>,
     client: AsyncClient,
     store: Store,
     batch_max: usize,
@@ -184,18 +187,22 @@ async fn process(
                 _ => break,
             }
         }
-        let (events, states): (Vec<Publish>, Vec<Publish>) = batch.into_iter().partition(|p| {
-            let t = String::from_utf8_lossy(&p.topic);
-            !matches!(
-                parse_topic(&t).map(|t| t.kind),
-                Some(TopicKind::Status | TopicKind::Health)
-            )
-        });
-        if !events.is_empty() {
-            commit_events(&client, &store, &events).await;
+        let mut events = Vec::with_capacity(batch.len());
+        let mut states = Vec::new();
+        for p in batch {
+            let topic = String::from_utf8_lossy(&p.topic).into_owned();
+            match parse_topic(&topic) {
+                Some(t) if matches!(t.kind, TopicKind::Status | TopicKind::Health) => {
+                    states.push((p, t))
+                }
+                _ => events.push((p, topic)),
+            }
         }
-        for p in &states {
-            record_state(&client, &store, p).await;
+        if !events.is_empty() {
+            commit_events(&client, &store, events).await;
+        }
+        for (p, t) in &states {
+            record_state(&client, &store, p, t).await;
         }
     }
     Ok(())
@@ -203,14 +210,14 @@ async fn process(
 
 /// Commits a batch (retrying until the database takes it: nothing is acked before), then acks
 /// every message and sends each device its receipt.
-async fn commit_events(client: &AsyncClient, store: &Store, events: &[Publish]) {
-    let incoming: Vec<Incoming> = events
-        .iter()
-        .map(|p| Incoming {
-            topic: String::from_utf8_lossy(&p.topic).into_owned(),
-            payload: p.payload.to_vec(),
+async fn commit_events(client: &AsyncClient, store: &Store, events: Vec<(Publish, String)>) {
+    let (events, incoming): (Vec<Publish>, Vec<Incoming>) = events
+        .into_iter()
+        .map(|(p, topic)| {
+            let payload = p.payload.to_vec();
+            (p, Incoming { topic, payload })
         })
-        .collect();
+        .unzip();
     let mut wait = Duration::from_millis(200);
     let outcomes = loop {
         match store.ingest(&incoming).await {
@@ -233,7 +240,7 @@ async fn commit_events(client: &AsyncClient, store: &Store, events: &[Publish]) 
             receipts.entry(base).or_default().push(id.to_string());
         }
     }
-    for p in events {
+    for p in &events {
         if let Err(e) = client.ack(p).await {
             tracing::error!("cannot ack: {e}");
         }
@@ -264,9 +271,8 @@ fn crash_point_after_commit() {
     }
 }
 
-async fn record_state(client: &AsyncClient, store: &Store, p: &Publish) {
-    let t = String::from_utf8_lossy(&p.topic).into_owned();
-    let Some(dt) = parse_topic(&t) else { return };
+async fn record_state(client: &AsyncClient, store: &Store, p: &Publish, dt: &DeviceTopic) {
+    let t = String::from_utf8_lossy(&p.topic);
     let message: serde_json::Value = match serde_json::from_slice(&p.payload) {
         Ok(v) => v,
         Err(_) if p.payload.is_empty() => serde_json::Value::Null,

@@ -62,7 +62,11 @@ pub enum StoreError {
 pub fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(d) => match d.constraint() {
-            Some(c) => format!("{} (constraint {c}, SQLSTATE {})", d.message(), d.code().code()),
+            Some(c) => format!(
+                "{} (constraint {c}, SQLSTATE {})",
+                d.message(),
+                d.code().code()
+            ),
             None => format!("{} (SQLSTATE {})", d.message(), d.code().code()),
         },
         None => match std::error::Error::source(e) {
