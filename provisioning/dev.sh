@@ -182,7 +182,7 @@ bench() {
     say "sync benchmark"
     "${CARGO_TARGET_DIR:-target}/release/sync-bench" "${2:-10000}"
     say "cloud benchmark (200 simulated kiosks → cloud-bridge → PostgreSQL)"
-    "${CARGO_TARGET_DIR:-target}/release/cloud-bench" "${CLOUD_BENCH_RESULTS:-5000}"
+    "${CARGO_TARGET_DIR:-target}/release/cloud-bench" "${CLOUD_BENCH_RESULTS:-20000}"
     models
     say "face presence benchmark"
     "${CARGO_TARGET_DIR:-target}/release/face-bench"
