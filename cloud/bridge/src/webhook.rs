@@ -12,6 +12,9 @@ use standardwebhooks::Webhook;
 
 use crate::config::{CloudConfig, Webhooks};
 
+/// How many due webhooks a worker leases and sends at once (one transaction for all of them).
+const LEASE: i64 = 32;
+
 /// A tenant's endpoint, ready to sign.
 struct Target {
     url: String,
@@ -79,17 +82,25 @@ impl Dispatcher {
     async fn work(&self) {
         let idle = Duration::from_millis(self.settings.poll_ms);
         loop {
-            match self.store.attempt_webhook(|due| self.send(due)).await {
-                Ok(Some((id, result))) => match result {
-                    WebhookResult::Delivered => tracing::debug!(%id, "webhook delivered"),
-                    WebhookResult::Retry { after, error } => {
-                        tracing::warn!(%id, "webhook failed, retrying in {after:?}: {error}")
+            match self
+                .store
+                .attempt_webhooks(LEASE, |due| self.send(due))
+                .await
+            {
+                Ok(sent) if sent.is_empty() => tokio::time::sleep(idle).await,
+                Ok(sent) => {
+                    for (id, result) in sent {
+                        match result {
+                            WebhookResult::Delivered => tracing::debug!(%id, "webhook delivered"),
+                            WebhookResult::Retry { after, error } => {
+                                tracing::warn!(%id, "webhook failed, retrying in {after:?}: {error}")
+                            }
+                            WebhookResult::Dead { error } => {
+                                tracing::error!(%id, "webhook dead-lettered (cloud-bridge webhooks --replay {id}): {error}")
+                            }
+                        }
                     }
-                    WebhookResult::Dead { error } => {
-                        tracing::error!(%id, "webhook dead-lettered (cloud-bridge webhooks --replay {id}): {error}")
-                    }
-                },
-                Ok(None) => tokio::time::sleep(idle).await,
+                }
                 Err(e) => {
                     tracing::warn!("webhooks paused: {e}");
                     tokio::time::sleep(Duration::from_secs(1)).await;

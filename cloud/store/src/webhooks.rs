@@ -91,67 +91,69 @@ pub(crate) async fn enqueue(
 }
 
 impl Store {
-    /// Leases the next due webhook, lets `send` attempt it, and records the result; returns the
-    /// id and result, or None when nothing is due. A crash before the commit leaves the webhook
-    /// due again with the same id (at-least-once).
-    pub async fn attempt_webhook<F, Fut>(
+    /// Leases up to `limit` due webhooks, lets `send` attempt them all at once, and records the
+    /// results in one statement; returns each id with its result (empty when nothing is due). A
+    /// crash before the commit leaves them due again with the same ids (at-least-once).
+    pub async fn attempt_webhooks<F, Fut>(
         &self,
+        limit: i64,
         send: F,
-    ) -> Result<Option<(String, WebhookResult)>, StoreError>
+    ) -> Result<Vec<(String, WebhookResult)>, StoreError>
     where
-        F: FnOnce(DueWebhook) -> Fut,
+        F: Fn(DueWebhook) -> Fut,
         Fut: Future<Output = WebhookResult>,
     {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let Some(r) = tx
-            .opt(
+        let due: Vec<DueWebhook> = tx
+            .rows(
                 "SELECT webhook_id, tenant, event_type, payload, attempts FROM webhook_outbox
                  WHERE state = 'pending' AND next_attempt_at <= now()
-                 ORDER BY next_attempt_at, webhook_id LIMIT 1 FOR UPDATE SKIP LOCKED",
-                &[],
+                 ORDER BY next_attempt_at, webhook_id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                &[&limit.max(1)],
             )
             .await?
-        else {
-            return Ok(None);
-        };
-        let due = DueWebhook {
-            webhook_id: r.get(0),
-            tenant: r.get(1),
-            event_type: r.get(2),
-            payload: r.get(3),
-            attempts: r.get(4),
-        };
-        let id = due.webhook_id.clone();
-        let result = send(due).await;
-        match &result {
-            WebhookResult::Delivered => {
-                tx.run(
-"UPDATE webhook_outbox SET state = 'delivered', delivered_at = now(), attempts = attempts + 1,
-                         last_error = NULL WHERE webhook_id = $1",
-                    &[&id],
-                )
-                .await?
-            }
-            WebhookResult::Retry { after, error } => {
-                let secs = after.as_secs_f64();
-                tx.run(
-"UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2,
-                         next_attempt_at = now() + make_interval(secs => $3) WHERE webhook_id = $1",
-                    &[&id, error, &secs],
-                )
-                .await?
-            }
-            WebhookResult::Dead { error } => {
-                tx.run(
-"UPDATE webhook_outbox SET state = 'dead', attempts = attempts + 1, last_error = $2 WHERE webhook_id = $1",
-                    &[&id, error],
-                )
-                .await?
-            }
-        };
+            .iter()
+            .map(|r| DueWebhook {
+                webhook_id: r.get(0),
+                tenant: r.get(1),
+                event_type: r.get(2),
+                payload: r.get(3),
+                attempts: r.get(4),
+            })
+            .collect();
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = due.iter().map(|d| d.webhook_id.clone()).collect();
+        let results = futures_util::future::join_all(due.into_iter().map(send)).await;
+        let mut states = Vec::with_capacity(ids.len());
+        let mut errors: Vec<Option<&str>> = Vec::with_capacity(ids.len());
+        let mut waits: Vec<Option<f64>> = Vec::with_capacity(ids.len());
+        for r in &results {
+            let (state, error, wait) = match r {
+                WebhookResult::Delivered => ("delivered", None, None),
+                WebhookResult::Retry { after, error } => {
+                    ("pending", Some(error.as_str()), Some(after.as_secs_f64()))
+                }
+                WebhookResult::Dead { error } => ("dead", Some(error.as_str()), None),
+            };
+            states.push(state);
+            errors.push(error);
+            waits.push(wait);
+        }
+        tx.run(
+"UPDATE webhook_outbox w SET state = u.state, attempts = w.attempts + 1, last_error = u.error,
+                 delivered_at = CASE WHEN u.state = 'delivered' THEN now() ELSE w.delivered_at END,
+                 next_attempt_at = CASE WHEN u.wait IS NULL THEN w.next_attempt_at
+                                        ELSE now() + make_interval(secs => u.wait) END
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[]) AS u(id, state, error, wait)
+             WHERE w.webhook_id = u.id",
+            &[&ids, &states, &errors, &waits],
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Some((id, result)))
+        Ok(ids.into_iter().zip(results).collect())
     }
 
     /// Webhooks that ran out of attempts, oldest first.
