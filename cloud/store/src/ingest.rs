@@ -7,7 +7,9 @@ mod refused;
 use std::collections::HashSet;
 
 use deadpool_postgres::Transaction;
-use kiosk_protocol::{Envelope, KioskEvent, ParseError, TopicKind, parse_event, parse_topic};
+use kiosk_protocol::{
+    DeviceTopic, Envelope, KioskEvent, ParseError, TopicKind, parse_event, parse_topic,
+};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -18,8 +20,20 @@ use crate::{candidates, created, deletions};
 /// Registry rows by device id: (tenant, store, status).
 type Registry = std::collections::HashMap<String, (String, String, String)>;
 
-/// Each message's payload, parsed once.
-type Parsed = [Result<Envelope<KioskEvent>, ParseError>];
+/// A message's topic and payload, each parsed once per batch.
+struct Parsed {
+    topic: Option<DeviceTopic>,
+    event: Result<Envelope<KioskEvent>, ParseError>,
+}
+
+impl Parsed {
+    fn new(m: &Incoming) -> Self {
+        Self {
+            topic: parse_topic(&m.topic),
+            event: parse_event(&m.payload),
+        }
+    }
+}
 
 /// One message as the broker delivered it.
 #[derive(Debug, Clone)]
@@ -96,7 +110,7 @@ impl Outcome {
 /// A batch with what is worked out once for it.
 struct Batch<'a> {
     messages: &'a [Incoming],
-    parsed: &'a Parsed,
+    parsed: &'a [Parsed],
     registry: &'a Registry,
     /// Advisory lock keys of the interviews it touches, ascending.
     locks: &'a [i64],
@@ -104,17 +118,16 @@ struct Batch<'a> {
 
 /// The advisory lock key of each (device, interview) that a result or decision in the batch
 /// names, sorted and without repeats.
-fn interview_locks(batch: &[Incoming], parsed: &Parsed) -> Vec<i64> {
-    let mut keys: Vec<i64> = batch
+fn interview_locks(parsed: &[Parsed]) -> Vec<i64> {
+    let mut keys: Vec<i64> = parsed
         .iter()
-        .zip(parsed)
-        .filter_map(|(m, e)| {
-            let interview = match &e.as_ref().ok()?.body {
+        .filter_map(|p| {
+            let interview = match &p.event.as_ref().ok()?.body {
                 KioskEvent::InterviewResult(r) => &r.interview.value,
                 KioskEvent::Decision(d) => &d.interview.value,
                 _ => return None,
             };
-            let device = parse_topic(&m.topic)?.device;
+            let device = &p.topic.as_ref()?.device;
             let digest = Sha256::new()
                 .chain_update(device.as_bytes())
                 .chain_update([0])
@@ -149,14 +162,14 @@ impl Store {
     /// Applies a batch in one transaction and commits it; returns one outcome per message, in
     /// order. On error nothing is committed and the caller must not ack any of them.
     ///
-    /// The batch is first applied without savepoints (a round trip or two fewer per message).
-    /// If a message breaks a constraint, that transaction is rolled back and the batch applied
-    /// again with a savepoint per message, so the one message is held and the rest apply.
+    /// The batch is first applied set-based, without savepoints. If a message breaks a
+    /// constraint, that transaction is rolled back and the batch applied again with a savepoint
+    /// per message, so the one message is held and the rest apply.
     pub async fn ingest(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, StoreError> {
         let mut client = self.pool.get().await?;
-        let registry = self.registry(&client, batch).await?;
-        let parsed: Vec<_> = batch.iter().map(|m| parse_event(&m.payload)).collect();
-        let locks = interview_locks(batch, &parsed);
+        let parsed: Vec<Parsed> = batch.iter().map(Parsed::new).collect();
+        let registry = self.registry(&client, &parsed).await?;
+        let locks = interview_locks(&parsed);
         let batch = Batch {
             messages: batch,
             parsed: &parsed,
@@ -177,11 +190,11 @@ impl Store {
     async fn registry(
         &self,
         client: &deadpool_postgres::ClientWrapper,
-        batch: &[Incoming],
+        parsed: &[Parsed],
     ) -> Result<Registry, StoreError> {
-        let mut ids: Vec<String> = batch
+        let mut ids: Vec<&str> = parsed
             .iter()
-            .filter_map(|m| parse_topic(&m.topic).map(|t| t.device))
+            .filter_map(|p| p.topic.as_ref().map(|t| t.device.as_str()))
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -256,13 +269,13 @@ impl Store {
         &self,
         tx: &Transaction<'_>,
         messages: &[Incoming],
-        parsed: &Parsed,
+        parsed: &[Parsed],
         registry: &Registry,
     ) -> Result<Vec<Outcome>, StoreError> {
         let mut out: Vec<Option<Outcome>> = vec![None; messages.len()];
         let mut ready = Vec::with_capacity(messages.len());
-        for (i, (msg, event)) in messages.iter().zip(parsed).enumerate() {
-            match self.admit(tx, msg, event, registry).await? {
+        for (i, (msg, p)) in messages.iter().zip(parsed).enumerate() {
+            match self.admit(tx, msg, p, registry).await? {
                 Admitted::Done(o) => out[i] = Some(o),
                 Admitted::Ready(origin, event, sha) => ready.push((i, origin, event, sha)),
             }
@@ -299,13 +312,7 @@ impl Store {
                 out[i] = Some(d.await?);
                 continue;
             }
-            let effect = match &event.body {
-                KioskEvent::InterviewResult(_) if made.contains(&event.event_id) => {
-                    "created".into()
-                }
-                KioskEvent::InterviewResult(_) => "duplicate_interview".into(),
-                _ => self.apply(tx, &origin, event).await?,
-            };
+            let effect = self.apply(tx, &origin, event, &made).await?;
             if effect != bulk::usual(&event.body) {
                 tx.run(
                     "UPDATE events SET outcome = $2 WHERE event_id = $1",
@@ -328,10 +335,13 @@ impl Store {
         &self,
         tx: &Transaction<'_>,
         msg: &Incoming,
-        event: &'e Result<Envelope<KioskEvent>, ParseError>,
+        parsed: &'e Parsed,
         registry: &Registry,
     ) -> Result<Admitted<'e>, StoreError> {
-        let Some(topic) = parse_topic(&msg.topic).filter(|t| matches!(t.kind, TopicKind::Event(_)))
+        let Some(topic) = parsed
+            .topic
+            .as_ref()
+            .filter(|t| matches!(t.kind, TopicKind::Event(_)))
         else {
             let o = refused::held(
                 tx,
@@ -380,10 +390,10 @@ impl Store {
             base: kiosk_protocol::device_base(&tenant, &store_id, &topic.device),
             tenant,
             store_id,
-            device_id: topic.device,
+            device_id: topic.device.clone(),
         };
         let sha = Sha256::digest(&msg.payload).to_vec();
-        match event {
+        match &parsed.event {
             Ok(e) => Ok(Admitted::Ready(origin, e, sha)),
             Err(e) => {
                 let why = e.to_string();
@@ -393,30 +403,18 @@ impl Store {
         }
     }
 
-    /// Applies one recorded event that is not a result; returns its effect.
+    /// Applies one recorded event; returns its effect. Results were applied set-based before
+    /// (`made` holds the events that created a candidate).
     async fn apply(
         &self,
         tx: &Transaction<'_>,
         o: &Origin,
         e: &Envelope<KioskEvent>,
+        made: &HashSet<String>,
     ) -> Result<String, StoreError> {
         match &e.body {
-            KioskEvent::InterviewResult(r) => {
-                let result = created::NewResult {
-                    tenant: &o.tenant,
-                    store_id: &o.store_id,
-                    device_id: &o.device_id,
-                    event_id: &e.event_id,
-                    result: r,
-                };
-                let made = created::create(tx, &[result], |t| self.policy(t)).await?;
-                Ok(if made.is_empty() {
-                    "duplicate_interview"
-                } else {
-                    "created"
-                }
-                .into())
-            }
+            KioskEvent::InterviewResult(_) if made.contains(&e.event_id) => Ok("created".into()),
+            KioskEvent::InterviewResult(_) => Ok("duplicate_interview".into()),
             KioskEvent::Decision(d) => {
                 let policy = self.policy(&o.tenant);
                 tx.run(
