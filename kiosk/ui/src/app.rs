@@ -11,6 +11,7 @@ use kiosk_screening::{Lexicon, RoleConfig};
 use kiosk_store::StationIdentity;
 
 use crate::action::{self, Action};
+use crate::devices::Speaker;
 use crate::prompts::PromptAudio;
 use crate::state::{Activity, DeviceHealth, ManagerView, Rebuild, Screen, Visit};
 use crate::strings::Strings;
@@ -46,6 +47,8 @@ pub struct Setup {
     pub camera: CameraFactory,
     /// The questions that are read out, and their files.
     pub prompts: PromptAudio,
+    /// Where prompts and answer playback are heard.
+    pub speaker: Speaker,
 }
 
 impl std::fmt::Debug for Setup {
@@ -83,6 +86,7 @@ pub fn build_setup(
         camera,
         prompts: PromptAudio::scan(station.prompt_audio_dir.as_deref(), &roles),
         roles,
+        speaker: Speaker::Device,
     }
 }
 
@@ -99,6 +103,8 @@ pub struct Config {
     pub strings: Strings,
     /// The questions that are read out.
     pub prompts: PromptAudio,
+    /// Where prompts and answer playback are heard.
+    pub speaker: Speaker,
     /// Silence that ends a live answer when the question sets none: (yes/no, open), ms.
     pub end_silence_ms: (u32, u32),
 }
@@ -206,6 +212,7 @@ impl Plugin for KioskPlugin {
             roles: setup.roles,
             strings: Strings::shipped(),
             prompts: setup.prompts,
+            speaker: setup.speaker,
             end_silence_ms: (
                 setup.speech.trailing_silence_ms,
                 setup.speech.trailing_silence_open_ms,

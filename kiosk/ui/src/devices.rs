@@ -233,27 +233,63 @@ impl Microphone for SpokenMic {
 /// Whether playback started, and then how long it lasts.
 pub type PlaybackStart = Receiver<Result<Duration, String>>;
 
-/// Plays a 16 kHz recording (an answer, a spoken prompt) on the default output device, in the
-/// background. The receiver says whether playback could start, and for how long it plays.
-pub fn play_wav(path: &Path) -> PlaybackStart {
-    let (tx, rx) = channel();
-    let path = path.to_path_buf();
-    std::thread::spawn(move || {
-        let started = read_wav(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|samples| speaker::play(&samples).map_err(|e| e.to_string()));
-        match started {
-            Ok(playing) => {
-                let _ = tx.send(Ok(playing.length));
-                std::thread::sleep(playing.length + Duration::from_millis(300));
-                drop(playing);
+/// Where the app's voice goes (spoken question prompts, answer playback).
+#[derive(Debug, Clone, Default)]
+pub enum Speaker {
+    /// The default output device, through cpal.
+    #[default]
+    Device,
+    /// Each playback written to this folder as `<n>-<file name>` and "played" for the
+    /// recording's length: the tests, which must not depend on the machine's sound card.
+    Files(PathBuf),
+}
+
+impl Speaker {
+    /// Plays a 16 kHz recording (an answer, a spoken prompt) in the background. The receiver
+    /// says whether playback could start, and for how long it plays.
+    pub fn play_wav(&self, path: &Path) -> PlaybackStart {
+        let (tx, rx) = channel();
+        let path = path.to_path_buf();
+        let speaker = self.clone();
+        std::thread::spawn(move || {
+            let fail = |e: String| format!("cannot play {}: {e}", path.display());
+            let samples = match read_wav(&path) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(fail(e.to_string())));
+                    return;
+                }
+            };
+            match speaker {
+                Speaker::Device => match speaker::play(&samples) {
+                    Ok(playing) => {
+                        let _ = tx.send(Ok(playing.length));
+                        std::thread::sleep(playing.length + Duration::from_millis(300));
+                        drop(playing);
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(fail(e.to_string())));
+                    }
+                },
+                Speaker::Files(dir) => {
+                    let _ = tx.send(played_to(&dir, &path, &samples).map_err(fail));
+                }
             }
-            Err(e) => {
-                let _ = tx.send(Err(format!("cannot play {}: {e}", path.display())));
-            }
-        }
-    });
-    rx
+        });
+        rx
+    }
+}
+
+/// Writes one playback into `dir`, numbered after the ones before it; returns its length.
+fn played_to(dir: &Path, path: &Path, samples: &[f32]) -> Result<Duration, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let n = std::fs::read_dir(dir).map_err(|e| e.to_string())?.count();
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    kiosk_perception::audio::write_wav(&dir.join(format!("{n:03}-{name}")), samples)
+        .map_err(|e| e.to_string())?;
+    Ok(Duration::from_secs_f64(
+        samples.len() as f64 / f64::from(RATE),
+    ))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use kiosk_perception::mic::Microphone;
 use kiosk_screening::{Lexicon, RepeatReason, parse_lexicon, parse_role};
 use kiosk_store::{Decision, StationIdentity, Store};
 use kiosk_ui::action::Action;
-use kiosk_ui::devices::ClipsMic;
+use kiosk_ui::devices::{ClipsMic, Speaker};
 use kiosk_ui::state::{Field, Listening, ManagerView};
 use kiosk_ui::{KioskPlugin, Screen, Setup, Visit};
 use system_tests::{repo_models, speak};
@@ -27,6 +27,8 @@ const PIN: &str = "2468";
 struct Kiosk {
     app: App,
     db: PathBuf,
+    /// What the app said on its speaker (one WAV per playback).
+    speaker: PathBuf,
     camera_opened: Arc<AtomicBool>,
     _dir: tempfile::TempDir,
 }
@@ -80,6 +82,7 @@ fn kiosk(clips: Vec<Vec<f32>>, tweak: impl FnOnce(&mut KioskSettings)) -> Kiosk 
         models_dir: repo_models(),
         db: dir.path().join("kiosk.sqlite3"),
         media_dir: dir.path().join("media"),
+        speaker: Speaker::Files(dir.path().join("speaker")),
         mic: Box::new(move || -> Box<dyn Microphone> { Box::new(ClipsMic::new(clips, false)) }),
         camera: Box::new(move || -> Result<Box<dyn Camera>, _> {
             flag.store(true, Ordering::SeqCst);
@@ -92,6 +95,7 @@ fn kiosk(clips: Vec<Vec<f32>>, tweak: impl FnOnce(&mut KioskSettings)) -> Kiosk 
     Kiosk {
         app,
         db: dir.path().join("kiosk.sqlite3"),
+        speaker: dir.path().join("speaker"),
         camera_opened: opened,
         _dir: dir,
     }
@@ -521,6 +525,7 @@ fn a_question_with_prompt_audio_is_read_out_before_the_answer_is_recorded() {
     k.until(10, "speech heard on the device check", |k| {
         k.visit().heard_speech
     });
+    let asked = Instant::now();
     k.tap(Action::Next);
     assert_eq!(k.screen(), Screen::Question);
     assert!(
@@ -535,10 +540,18 @@ fn a_question_with_prompt_audio_is_read_out_before_the_answer_is_recorded() {
         captures,
         "\"I'm done\" while the question is read out records nothing"
     );
-    // Then the answer is recorded: at the prompt's end, or at once if this machine has no speaker.
     k.until(15, "recording after the prompt", |k| {
         matches!(k.visit().listening, Listening::Recording { .. })
     });
+    let prompt = read_wav(&prompts.join("motivation.en.wav")).expect("prompt");
+    let length = Duration::from_secs_f64(prompt.len() as f64 / 16_000.0);
+    assert!(
+        asked.elapsed() >= length,
+        "recording started {:?} after the question, before its {length:?} prompt ended",
+        asked.elapsed()
+    );
+    let said = read_wav(&k.speaker.join("000-motivation.en.wav")).expect("the prompt was played");
+    assert_eq!(said.len(), prompt.len(), "the whole prompt is played");
     k.until(20, "the second question, which has no prompt audio", |k| {
         k.visit()
             .session

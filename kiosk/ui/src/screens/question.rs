@@ -135,7 +135,7 @@ fn advance(visit: &mut Visit, ask: &mut Asker) -> Next {
             };
             match ask.cfg.prompts.get(&role, &id, &visit.locale) {
                 Some(path) => {
-                    ask.voice.0 = Some(std::sync::Mutex::new(crate::devices::play_wav(path)));
+                    ask.voice.0 = Some(std::sync::Mutex::new(ask.cfg.speaker.play_wav(path)));
                     Listening::Prompting { limit, until: None }
                 }
                 None => listen(visit, mic, limit),

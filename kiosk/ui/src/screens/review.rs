@@ -293,6 +293,7 @@ fn handle(
     mut rebuild: ResMut<Rebuild>,
     mut playback: ResMut<Playback>,
     db: Res<Db>,
+    cfg: Res<Config>,
 ) {
     for a in actions.read() {
         match a {
@@ -309,9 +310,9 @@ fn handle(
             }
             Action::Play(path) => {
                 view.message = None;
-                playback.0 = Some(std::sync::Mutex::new(crate::devices::play_wav(
-                    std::path::Path::new(path),
-                )));
+                playback.0 = Some(std::sync::Mutex::new(
+                    cfg.speaker.play_wav(std::path::Path::new(path)),
+                ));
             }
             _ => continue,
         }
