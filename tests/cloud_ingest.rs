@@ -146,6 +146,14 @@ fn kiosk_results_reach_hr_once_with_receipts_api_and_signed_webhooks() {
         (interviews.len() + 2).to_string()
     );
     assert_eq!(pg.psql("SELECT count(*) FROM rejected"), "0");
+    assert_eq!(
+        pg.psql(
+            "SELECT string_agg(DISTINCT coalesce(pg_column_compression(result), 'none'), ',') \
+             FROM candidates"
+        ),
+        "lz4",
+        "stored results are lz4-compressed (migration 4)"
+    );
 
     // The HR API, through either instance.
     let (code, list) = b2.get("/v1/candidates", TOKEN);
