@@ -177,7 +177,7 @@ impl Store {
             locks: &locks,
         };
         match self.apply_batch(&mut client, &batch, false).await {
-            Err(StoreError::Db(e)) if e.as_db_error().is_some() => {
+            Err(StoreError::Db(e)) if !crate::transient(&e) => {
                 let e = crate::describe(&e);
                 tracing::debug!("a message broke a constraint ({e}): one savepoint per message");
                 self.apply_batch(&mut client, &batch, true).await
@@ -242,7 +242,7 @@ impl Store {
                     sp.commit().await?;
                     out.extend(o);
                 }
-                Err(StoreError::Db(e)) if e.as_db_error().is_some() => {
+                Err(StoreError::Db(e)) if !crate::transient(&e) => {
                     // This message broke a constraint: undo it alone and hold it with the reason.
                     sp.rollback().await?;
                     let reason = crate::describe(&e);

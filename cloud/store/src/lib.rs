@@ -76,6 +76,18 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// Whether PostgreSQL refused for a reason of the moment, not of the data: a deadlock or
+/// serialization failure (class 40), no resources such as a full disk (53), the server
+/// shutting down (57), a lost connection (08), a lock not available (55P03). Such a batch is
+/// retried whole; no message of it is held as if it were bad.
+pub(crate) fn transient(e: &tokio_postgres::Error) -> bool {
+    let Some(d) = e.as_db_error() else {
+        return true;
+    };
+    let code = d.code().code();
+    ["40", "53", "57", "08"].iter().any(|c| code.starts_with(c)) || code == "55P03"
+}
+
 /// Per-tenant policy the store applies while ingesting.
 #[derive(Debug, Clone, Default)]
 pub struct TenantPolicy {
