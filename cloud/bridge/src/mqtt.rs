@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cloud_store::{Incoming, Store};
+use cloud_store::{Incoming, Outcome, Store};
 use kiosk_protocol::{DeviceTopic, Receipt, TopicKind, downlink_kind, parse_topic, topic};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, Publish};
@@ -171,6 +171,19 @@ async fn poll(
     }
 }
 
+/// Batches whose transactions may run while an earlier one commits (besides the one being
+/// acked): while PostgreSQL works on one batch, the next is already parsed and sent, so neither
+/// side waits for the other. Acks still leave in the order the messages came (MQTT asks for it).
+const IN_FLIGHT: usize = 2;
+
+/// A batch on its way: its messages, the events' transaction (committed when it ends), and the
+/// presence/health messages it carried.
+struct Committing {
+    events: Vec<Publish>,
+    commit: tokio::task::JoinHandle<Vec<Outcome>>,
+    states: Vec<(Publish, DeviceTopic)>,
+}
+
 async fn process(
     mut rx: mpsc::UnboundedReceiver<Publish>,
     client: AsyncClient,
@@ -178,6 +191,8 @@ async fn process(
     batch_max: usize,
     batch_wait_ms: u64,
 ) -> anyhow::Result<()> {
+    let (done, committed) = mpsc::channel::<Committing>(IN_FLIGHT);
+    let acker = tokio::spawn(ack_in_order(committed, client, store.clone()));
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + Duration::from_millis(batch_wait_ms);
@@ -188,6 +203,7 @@ async fn process(
             }
         }
         let mut events = Vec::with_capacity(batch.len());
+        let mut incoming = Vec::with_capacity(batch.len());
         let mut states = Vec::new();
         for p in batch {
             let topic = String::from_utf8_lossy(&p.topic).into_owned();
@@ -195,33 +211,39 @@ async fn process(
                 Some(t) if matches!(t.kind, TopicKind::Status | TopicKind::Health) => {
                     states.push((p, t))
                 }
-                _ => events.push((p, topic)),
+                _ => {
+                    incoming.push(Incoming {
+                        topic,
+                        payload: p.payload.to_vec(),
+                    });
+                    events.push(p);
+                }
             }
         }
-        if !events.is_empty() {
-            commit_events(&client, &store, events).await;
-        }
-        for (p, t) in &states {
-            record_state(&client, &store, p, t).await;
+        let store = store.clone();
+        let commit = tokio::spawn(async move { commit(&store, &incoming).await });
+        let batch = Committing {
+            events,
+            commit,
+            states,
+        };
+        if done.send(batch).await.is_err() {
+            break;
         }
     }
-    Ok(())
+    drop(done);
+    acker.await?
 }
 
-/// Commits a batch (retrying until the database takes it: nothing is acked before), then acks
-/// every message and sends each device its receipt.
-async fn commit_events(client: &AsyncClient, store: &Store, events: Vec<(Publish, String)>) {
-    let (events, incoming): (Vec<Publish>, Vec<Incoming>) = events
-        .into_iter()
-        .map(|(p, topic)| {
-            let payload = p.payload.to_vec();
-            (p, Incoming { topic, payload })
-        })
-        .unzip();
+/// Commits a batch, retrying until the database takes it: nothing is acked before.
+async fn commit(store: &Store, incoming: &[Incoming]) -> Vec<Outcome> {
+    if incoming.is_empty() {
+        return Vec::new();
+    }
     let mut wait = Duration::from_millis(200);
-    let outcomes = loop {
-        match store.ingest(&incoming).await {
-            Ok(o) => break o,
+    loop {
+        match store.ingest(incoming).await {
+            Ok(o) => return o,
             Err(e) => {
                 tracing::error!(
                     events = incoming.len(),
@@ -231,33 +253,61 @@ async fn commit_events(client: &AsyncClient, store: &Store, events: Vec<(Publish
                 wait = (wait * 2).min(Duration::from_secs(5));
             }
         }
-    };
-    crash_point_after_commit();
-    let committed_at = chrono::Utc::now().to_rfc3339();
-    let mut receipts: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for o in &outcomes {
-        if let Some((base, id)) = o.receipt() {
-            receipts.entry(base).or_default().push(id.to_string());
-        }
     }
-    for p in &events {
-        if let Err(e) = client.ack(p).await {
-            tracing::error!("cannot ack: {e}");
+}
+
+/// Takes batches in the order they came: once a batch's events are committed, records its
+/// presence and health (in order, so a device's last word wins), acks every message and sends
+/// each device its receipt.
+async fn ack_in_order(
+    mut committed: mpsc::Receiver<Committing>,
+    client: AsyncClient,
+    store: Store,
+) -> anyhow::Result<()> {
+    while let Some(batch) = committed.recv().await {
+        // A commit task ends only by committing, or by a panic: then this instance stops with
+        // the batch unacked, and the broker sends it again to whichever instance is up.
+        let outcomes = batch
+            .commit
+            .await
+            .map_err(|e| anyhow::anyhow!("a batch's commit failed, nothing acked: {e}"))?;
+        if !batch.events.is_empty() {
+            crash_point_after_commit();
         }
-    }
-    for (base, event_ids) in receipts {
-        let receipt = Receipt {
-            event_ids,
-            committed_at: committed_at.clone(),
-        };
-        let body = serde_json::to_vec(&receipt).unwrap_or_default();
-        let topic = format!("{base}/down/{}", downlink_kind::RECEIPT);
-        if let Err(e) = client.publish(topic, QoS::AtLeastOnce, false, body).await {
-            // The device publishes again on the missing receipt; that is a duplicate here.
-            tracing::warn!("cannot queue a receipt: {e}");
+        for (p, t) in &batch.states {
+            record_state(&store, p, t).await;
         }
+        let committed_at = chrono::Utc::now().to_rfc3339();
+        let mut receipts: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for o in &outcomes {
+            if let Some((base, id)) = o.receipt() {
+                receipts.entry(base).or_default().push(id.to_string());
+            }
+        }
+        for p in batch
+            .events
+            .iter()
+            .chain(batch.states.iter().map(|(p, _)| p))
+        {
+            if let Err(e) = client.ack(p).await {
+                tracing::error!("cannot ack: {e}");
+            }
+        }
+        for (base, event_ids) in receipts {
+            let receipt = Receipt {
+                event_ids,
+                committed_at: committed_at.clone(),
+            };
+            let body = serde_json::to_vec(&receipt).unwrap_or_default();
+            let topic = format!("{base}/down/{}", downlink_kind::RECEIPT);
+            if let Err(e) = client.publish(topic, QoS::AtLeastOnce, false, body).await {
+                // The device publishes again on the missing receipt; that is a duplicate here.
+                tracing::warn!("cannot queue a receipt: {e}");
+            }
+        }
+        tracing::debug!(events = batch.events.len(), "batch committed");
     }
-    tracing::debug!(events = events.len(), "batch committed");
+    Ok(())
 }
 
 /// Fault injection for the system tests, in debug builds only: with
@@ -271,14 +321,14 @@ fn crash_point_after_commit() {
     }
 }
 
-async fn record_state(client: &AsyncClient, store: &Store, p: &Publish, dt: &DeviceTopic) {
+/// Records a presence or health message (acked with its batch, recorded or not).
+async fn record_state(store: &Store, p: &Publish, dt: &DeviceTopic) {
     let t = String::from_utf8_lossy(&p.topic);
     let message: serde_json::Value = match serde_json::from_slice(&p.payload) {
         Ok(v) => v,
         Err(_) if p.payload.is_empty() => serde_json::Value::Null,
         Err(e) => {
             tracing::warn!(topic = %t, "unreadable presence/health ignored: {e}");
-            let _ = client.ack(p).await;
             return;
         }
     };
@@ -293,5 +343,4 @@ async fn record_state(client: &AsyncClient, store: &Store, p: &Publish, dt: &Dev
         }
         Err(e) => tracing::warn!(topic = %t, "presence/health not recorded: {e}"),
     }
-    let _ = client.ack(p).await;
 }
