@@ -293,6 +293,19 @@ fn main() {
         );
     }
     println!("| bridge peak RSS, MB (instance 1 / 2) | {rss1:.0} / {rss2:.0} | | | ≤ 100 |");
+    if std::env::var_os("CLOUD_BENCH_STATEMENTS").is_some() {
+        // Where PostgreSQL's time went, for whoever tunes ingest.
+        pg.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        println!("\n| PostgreSQL: total ms | calls | rows | statement |\n|---:|---:|---:|---|");
+        println!(
+            "{}",
+            pg.psql(
+                "SELECT '| ' || round(total_exec_time) || ' | ' || calls || ' | ' || rows || ' | `' \
+                 || left(regexp_replace(query, '\\s+', ' ', 'g'), 110) || '` |' \
+                 FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
+            )
+        );
+    }
     if std::env::var_os("CLOUD_BENCH_KEEP").is_some() {
         eprintln!("logs kept in {}", dir.keep().display());
     }

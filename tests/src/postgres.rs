@@ -102,11 +102,14 @@ impl Postgres {
 
     /// Starts it again (same data, same port).
     pub fn resume(&mut self) {
-        let opts = format!(
+        let mut opts = format!(
             "-p {} -k {} -c listen_addresses='' -c fsync=off -c max_connections=200",
             self.port,
             self.dir.display()
         );
+        if std::env::var_os("CLOUD_BENCH_STATEMENTS").is_some() {
+            opts.push_str(" -c shared_preload_libraries=pg_stat_statements");
+        }
         let out = self
             .command("pg_ctl")
             .args(["-w", "-t", "60", "-D"])

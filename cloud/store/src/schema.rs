@@ -189,6 +189,17 @@ CREATE TABLE config_sends (
 );
 "#,
     r#"
+-- Indexes in the order the queries read: the webhook lease and the HR list took the next rows
+-- by sorting every pending webhook / every candidate of the tenant on each call.
+DROP INDEX webhook_due;
+CREATE INDEX webhook_due ON webhook_outbox (next_attempt_at, webhook_id) WHERE state = 'pending';
+DROP INDEX candidates_tenant;
+CREATE INDEX candidates_tenant ON candidates (tenant, interviewed_at DESC, candidate_id DESC);
+
+-- An event's payload kept as the text the kiosk sent (json, not jsonb): PostgreSQL no longer
+-- builds a tree of every payload it stores, and the stored text is the one body_sha256 hashes.
+ALTER TABLE events ALTER COLUMN payload TYPE json USING payload::json;
+
 -- The large JSON columns compressed with lz4 rather than pglz: pglz was the largest single cost
 -- of ingest in PostgreSQL. Rows already stored keep theirs; a server built without lz4 keeps pglz.
 DO $$

@@ -25,7 +25,7 @@ pub(super) struct Row<'a> {
     origin: &'a Origin,
     event: &'a Envelope<KioskEvent>,
     sha: &'a [u8],
-    /// The payload as received; PostgreSQL reads the same text into jsonb itself.
+    /// The payload as received, stored as that text (json).
     json: &'a str,
 }
 
@@ -72,7 +72,7 @@ pub(super) async fn insert_events<'a>(
         .rows(
 "INSERT INTO events (event_id, tenant, store_id, device_id, event_type, schema_version, occurred_at,
                                  body_sha256, payload, outcome)
-             SELECT u.id, u.tenant, u.store, u.device, u.kind, u.version, u.at, u.sha, u.payload::jsonb, u.outcome
+             SELECT u.id, u.tenant, u.store, u.device, u.kind, u.version, u.at, u.sha, u.payload::json, u.outcome
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
                          $7::timestamptz[], $8::bytea[], $9::text[], $10::text[])
                   AS u(id, tenant, store, device, kind, version, at, sha, payload, outcome)
