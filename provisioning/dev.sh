@@ -183,12 +183,15 @@ bench() {
     "${CARGO_TARGET_DIR:-target}/release/sync-bench" "${2:-10000}"
     say "cloud benchmark (200 simulated kiosks → cloud-bridge → PostgreSQL)"
     "${CARGO_TARGET_DIR:-target}/release/cloud-bench" "${CLOUD_BENCH_RESULTS:-20000}"
+    say "rostering benchmark (OR-Tools CP-SAT installed into a bench-only venv)"
+    local venv=/var/tmp/kiosk-bench-venv
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/python" -c "import ortools" 2>/dev/null || "$venv/bin/pip" install --quiet ortools==9.15.6755
+    ROSTER_BENCH_PYTHON="$venv/bin/python" cargo bench -p cloud-roster --bench roster
     models
     say "face presence benchmark"
     "${CARGO_TARGET_DIR:-target}/release/face-bench"
     say "ASR benchmark (faster-whisper installed into a bench-only venv)"
-    local venv=/var/tmp/kiosk-bench-venv
-    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
     "$venv/bin/python" -c "import faster_whisper" 2>/dev/null || "$venv/bin/pip" install --quiet faster-whisper==1.2.1
     local ct2
     ct2=$(mktemp -d)

@@ -3,17 +3,21 @@
 //! solved as a mixed-integer programme with `good_lp` on `microlp` (pure Rust). No IO, no clock.
 
 mod explain;
+mod lp;
 mod model;
 mod rules;
 mod solve;
 mod validate;
+mod whole;
 
+pub use lp::{Lp, LpSolution, Row, Var};
 pub use model::{
     Assignment, Availability, Contract, DayKind, DayPart, Demand, Employee, NewHire, Week,
 };
 pub use rules::{Rule, RulePack, Weights};
-pub use solve::{Buddy, Placement, Roster, Unfilled, solve_new_hire};
+pub use solve::{Buddy, Placement, Roster, Unfilled, new_hire_model, solve_new_hire};
 pub use validate::validate_week;
+pub use whole::{StoreWeek, solve_store, store_model};
 
 /// Why a week could not be rostered.
 #[derive(Debug, thiserror::Error, PartialEq)]

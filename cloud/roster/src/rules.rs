@@ -41,7 +41,7 @@ pub struct RulePack {
 pub struct Weights {
     /// Added per hour of a shift in a part of the day the new hire prefers.
     pub preference: f64,
-    /// Taken per night above the team's average nights a head.
+    /// Taken per night above the team's average nights a head, rounded down.
     pub extra_night: f64,
     /// Added when the first shift is alongside an experienced colleague of the same skill.
     pub buddy_first_shift: f64,

@@ -5,13 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use good_lp::{
-    Expression, ProblemVariables, Solution, SolutionStatus, SolverModel, Variable, constraint,
-    microlp, variable,
-};
 use serde::{Deserialize, Serialize};
 
 use crate::explain::{Chosen, unary, why_not};
+use crate::lp::Lp;
 use crate::model::{Demand, NewHire, Week};
 use crate::rules::{Rule, RulePack};
 use crate::validate::validate_week;
@@ -276,7 +273,7 @@ pub fn solve_new_hire(
         .iter()
         .map(|i| worth(&open[*i], hire, rules))
         .sum::<f64>()
-        - rules.weights.extra_night * (f64::from(nights) - avg).max(0.0)
+        - rules.weights.extra_night * (f64::from(nights) - avg.floor()).max(0.0)
         + shifts
             .first()
             .filter(|p| p.buddy.is_some())
@@ -296,6 +293,95 @@ pub fn solve_new_hire(
     })
 }
 
+/// The new hire's programme: variable `k` (for `k < eligible.len()`) is taking
+/// `open[eligible[k]]`; then whole nights above the team's average, then one "this is the
+/// first shift" indicator per shift with a buddy.
+pub(crate) fn model(
+    open: &[Open],
+    eligible: &[usize],
+    hire: &NewHire,
+    rules: &RulePack,
+    avg: f64,
+) -> Lp {
+    let mut lp = Lp::default();
+    let w = &rules.weights;
+    let x: Vec<usize> = eligible
+        .iter()
+        .map(|i| lp.binary(worth(&open[*i], hire, rules)))
+        .collect();
+    let extra = lp.var(0.0, 7.0, true, -w.extra_night);
+    let first: Vec<Option<usize>> = eligible
+        .iter()
+        .map(|i| {
+            open[*i]
+                .buddy
+                .is_some()
+                .then(|| lp.binary(w.buddy_first_shift))
+        })
+        .collect();
+    // Rest and overlap, between every pair.
+    for a in 0..eligible.len() {
+        for b in a + 1..eligible.len() {
+            if rules
+                .conflict(open[eligible[a]].d, open[eligible[b]].d)
+                .is_some()
+            {
+                lp.le(vec![(x[a], 1.0), (x[b], 1.0)], 1.0);
+            }
+        }
+    }
+    // Weekly hours.
+    let hours = eligible
+        .iter()
+        .zip(&x)
+        .map(|(i, v)| (*v, open[*i].d.hours()))
+        .collect();
+    lp.le(hours, hire.contract.max_hours_week);
+    // Shifts a day; nights in every window of one more day than the rule allows in a row.
+    let mut per_day: BTreeMap<i64, Vec<(usize, f64)>> = BTreeMap::new();
+    let mut nights_day: BTreeMap<i64, Vec<(usize, f64)>> = BTreeMap::new();
+    let mut nights = vec![];
+    for (k, i) in eligible.iter().enumerate() {
+        per_day.entry(open[*i].day).or_default().push((x[k], 1.0));
+        if open[*i].night {
+            nights_day
+                .entry(open[*i].day)
+                .or_default()
+                .push((x[k], 1.0));
+            nights.push((x[k], 1.0));
+        }
+    }
+    for (_, terms) in per_day {
+        lp.le(terms, f64::from(hire.contract.max_shifts_day));
+    }
+    let run = i64::from(rules.max_consecutive_nights);
+    for &start in nights_day.keys() {
+        let window = (start..=start + run)
+            .filter_map(|d| nights_day.get(&d))
+            .flatten()
+            .copied()
+            .collect();
+        lp.le(window, run as f64);
+    }
+    // Fairness: each whole night above the team's average costs.
+    nights.push((extra, -1.0));
+    lp.le(nights, avg.floor());
+    // The buddy bonus counts only for the first shift taken.
+    let mut firsts = vec![];
+    for (k, f) in first.iter().enumerate() {
+        let Some(f) = *f else { continue };
+        firsts.push((f, 1.0));
+        lp.le(vec![(f, 1.0), (x[k], -1.0)], 0.0);
+        for (j, i) in eligible.iter().enumerate() {
+            if open[*i].d.start < open[eligible[k]].d.start {
+                lp.le(vec![(f, 1.0), (x[j], 1.0)], 1.0);
+            }
+        }
+    }
+    lp.le(firsts, 1.0);
+    lp
+}
+
 /// Solves the programme; returns the taken indices into `open`, in time order.
 fn choose(
     open: &[Open],
@@ -304,99 +390,25 @@ fn choose(
     rules: &RulePack,
     avg: f64,
 ) -> Result<(Vec<usize>, bool), RosterError> {
-    let mut vars = ProblemVariables::new();
-    let x: Vec<Variable> = eligible
-        .iter()
-        .map(|_| vars.add(variable().binary()))
-        .collect();
-    let extra_nights = vars.add(variable().min(0.0));
-    let first: Vec<Option<Variable>> = eligible
-        .iter()
-        .map(|i| {
-            open[*i]
-                .buddy
-                .is_some()
-                .then(|| vars.add(variable().min(0.0).max(1.0)))
-        })
-        .collect();
-    let w = &rules.weights;
-    let mut objective = Expression::from(0.0);
-    for (k, i) in eligible.iter().enumerate() {
-        objective += worth(&open[*i], hire, rules) * x[k];
-        if let Some(f) = first[k] {
-            objective += w.buddy_first_shift * f;
-        }
-    }
-    objective -= w.extra_night * extra_nights;
-    let mut model = vars.maximise(objective).using(microlp);
-
-    // Rest and overlap, between every pair.
-    for a in 0..eligible.len() {
-        for b in a + 1..eligible.len() {
-            if rules
-                .conflict(open[eligible[a]].d, open[eligible[b]].d)
-                .is_some()
-            {
-                model.add_constraint(constraint!(x[a] + x[b] <= 1));
-            }
-        }
-    }
-    // Weekly hours.
-    let hours: Expression = eligible
-        .iter()
-        .zip(&x)
-        .map(|(i, v)| open[*i].d.hours() * *v)
-        .sum();
-    model.add_constraint(constraint!(hours <= hire.contract.max_hours_week));
-    // Shifts a day, and nights a day for the consecutive-nights windows.
-    let mut per_day: BTreeMap<i64, Expression> = BTreeMap::new();
-    let mut nights_day: BTreeMap<i64, Expression> = BTreeMap::new();
-    let mut nights = Expression::from(0.0);
-    for (k, i) in eligible.iter().enumerate() {
-        *per_day.entry(open[*i].day).or_default() += x[k];
-        if open[*i].night {
-            *nights_day.entry(open[*i].day).or_default() += x[k];
-            nights += x[k];
-        }
-    }
-    for (_, e) in per_day {
-        model.add_constraint(constraint!(e <= f64::from(hire.contract.max_shifts_day)));
-    }
-    let run = i64::from(rules.max_consecutive_nights);
-    let days: Vec<i64> = nights_day.keys().copied().collect();
-    for &start in &days {
-        let window: Expression = (start..=start + run)
-            .filter_map(|d| nights_day.get(&d).cloned())
-            .sum();
-        model.add_constraint(constraint!(window <= run as f64));
-    }
-    // Fairness: nights above the team's average cost.
-    model.add_constraint(constraint!(nights - extra_nights <= avg));
-    // The buddy bonus counts only for the first shift taken.
-    let mut firsts = Expression::from(0.0);
-    for (k, f) in first.iter().enumerate() {
-        let Some(f) = *f else { continue };
-        firsts += f;
-        model.add_constraint(constraint!(f - x[k] <= 0.0));
-        for (j, i) in eligible.iter().enumerate() {
-            if open[*i].d.start < open[eligible[k]].d.start {
-                model.add_constraint(constraint!(f + x[j] <= 1.0));
-            }
-        }
-    }
-    model.add_constraint(constraint!(firsts <= 1.0));
-
-    let solution = model
-        .solve()
-        .map_err(|e| RosterError::Solver(e.to_string()))?;
-    let optimal = matches!(solution.status(), SolutionStatus::Optimal);
+    let s = model(open, eligible, hire, rules, avg).solve(None)?;
     let taken = eligible
         .iter()
-        .zip(&x)
-        .filter(|(_, v)| solution.value(**v) > 0.5)
-        .map(|(i, _)| *i)
+        .enumerate()
+        .filter(|(k, _)| s.values[*k] > 0.5)
+        .map(|(_, i)| *i)
         .collect();
-    Ok((taken, optimal))
+    Ok((taken, s.optimal))
+}
+
+/// The new hire's programme exactly as [`solve_new_hire`] solves it (for the benchmark's peer).
+pub fn new_hire_model(week: &Week, hire: &NewHire, rules: &RulePack) -> Result<Lp, RosterError> {
+    validate_week(week, None, rules)?;
+    let open = open_shifts(week, rules);
+    let avg = team_average_nights(week, rules);
+    let eligible: Vec<usize> = (0..open.len())
+        .filter(|i| unary(&open[*i], hire, rules).is_none())
+        .collect();
+    Ok(model(&open, &eligible, hire, rules, avg))
 }
 
 impl DayPart {

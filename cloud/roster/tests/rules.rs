@@ -518,3 +518,36 @@ fn bad_weeks_name_the_row_to_fix() {
     .unwrap_err();
     assert!(e.to_string().contains("max_consecutive_nights"), "{e}");
 }
+
+#[test]
+fn a_whole_ward_re_solved_covers_at_least_the_old_rota_and_keeps_every_rule() {
+    let w = ward();
+    let rules = RulePack::default();
+    let r = cloud_roster::solve_store(&w, &rules, std::time::Duration::from_secs(5)).unwrap();
+    assert!(r.optimal, "{:?}", r.gap);
+    let before = w.assignments.len() as f64 * 12.0;
+    assert!(r.covered_hours >= before, "{} < {before}", r.covered_hours);
+    assert_eq!(r.open_hours, 0.0, "20 nurses at 48 h can staff the ward");
+    let mut again = w.clone();
+    again.assignments = r.assignments.clone();
+    validate_week(&again, None, &rules).unwrap();
+    // Every nurse keeps 11 h between shifts and at most 48 h.
+    for e in &w.employees {
+        let mut mine: Vec<&Demand> = r
+            .assignments
+            .iter()
+            .filter(|a| a.employee == e.id)
+            .map(|a| w.demand.iter().find(|d| d.id == a.demand).unwrap())
+            .collect();
+        mine.sort_by_key(|d| d.start);
+        assert!(mine.len() as f64 * 12.0 <= 48.0, "{}: {}", e.id, mine.len());
+        for p in mine.windows(2) {
+            assert!(
+                p[1].start - p[0].end >= Duration::hours(11),
+                "{}: {:?}",
+                e.id,
+                p
+            );
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! A whole store's week solved again with everyone movable: who works which shift so that as
+//! many hours as possible are covered under every contract and the region's rules. Stops at a
+//! time limit with the gap to the best bound stated.
+
+use std::collections::BTreeMap;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::RosterError;
+use crate::lp::Lp;
+use crate::model::{Assignment, Week};
+use crate::rules::RulePack;
+use crate::validate::validate_week;
+
+/// A store's week re-solved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreWeek {
+    /// Who works what, by demand then employee.
+    pub assignments: Vec<Assignment>,
+    /// Hours of demand covered.
+    pub covered_hours: f64,
+    /// Hours of demand left uncovered.
+    pub open_hours: f64,
+    /// The objective (covered hours, less half an hour per night beyond two a head).
+    pub objective: f64,
+    /// Proven optimal.
+    pub optimal: bool,
+    /// Relative gap to the best bound when stopped by the time limit.
+    pub gap: Option<f64>,
+}
+
+/// (variable, employee index, demand index).
+pub type Pair = (usize, usize, usize);
+
+/// The whole-store programme: one binary per (employee, shift) the one-shift rules allow, listed
+/// as (variable, index into `week.employees`, index into `week.demand`).
+pub fn store_model(week: &Week, rules: &RulePack) -> Result<(Lp, Vec<Pair>), RosterError> {
+    validate_week(week, None, rules)?;
+    let mut demand: Vec<usize> = (0..week.demand.len()).collect();
+    demand.sort_by(|a, b| {
+        (week.demand[*a].start, &week.demand[*a].id)
+            .cmp(&(week.demand[*b].start, &week.demand[*b].id))
+    });
+    let mut employees: Vec<usize> = (0..week.employees.len()).collect();
+    employees.sort_by(|a, b| week.employees[*a].id.cmp(&week.employees[*b].id));
+    let mut lp = Lp::default();
+    let mut pairs = vec![];
+    let mut by_shift: BTreeMap<usize, Vec<(usize, f64)>> = BTreeMap::new();
+    for &e in &employees {
+        let emp = &week.employees[e];
+        let mut mine: Vec<(usize, usize)> = vec![];
+        for &s in &demand {
+            let d = &week.demand[s];
+            let night = rules.is_night(d);
+            if !emp.skills.contains(&d.skill)
+                || emp.unavailable.contains(&d.start.date())
+                || (night && !emp.contract.nights_allowed)
+                || d.hours() > emp.contract.max_hours_week
+            {
+                continue;
+            }
+            let v = lp.binary(d.hours());
+            pairs.push((v, e, s));
+            by_shift.entry(s).or_default().push((v, 1.0));
+            mine.push((s, v));
+        }
+        for (i, (a, va)) in mine.iter().enumerate() {
+            for (b, vb) in &mine[i + 1..] {
+                if rules.conflict(&week.demand[*a], &week.demand[*b]).is_some() {
+                    lp.le(vec![(*va, 1.0), (*vb, 1.0)], 1.0);
+                }
+            }
+        }
+        lp.le(
+            mine.iter()
+                .map(|(s, v)| (*v, week.demand[*s].hours()))
+                .collect(),
+            emp.contract.max_hours_week,
+        );
+        let mut per_day: BTreeMap<i64, Vec<(usize, f64)>> = BTreeMap::new();
+        let mut nights_day: BTreeMap<i64, Vec<(usize, f64)>> = BTreeMap::new();
+        let mut nights = vec![];
+        for (s, v) in &mine {
+            let day = (week.demand[*s].start.date() - week.start).num_days();
+            per_day.entry(day).or_default().push((*v, 1.0));
+            if rules.is_night(&week.demand[*s]) {
+                nights_day.entry(day).or_default().push((*v, 1.0));
+                nights.push((*v, 1.0));
+            }
+        }
+        for (_, t) in per_day {
+            lp.le(t, f64::from(emp.contract.max_shifts_day));
+        }
+        let run = i64::from(rules.max_consecutive_nights);
+        for &start in nights_day.keys() {
+            let w = (start..=start + run)
+                .filter_map(|d| nights_day.get(&d))
+                .flatten()
+                .copied()
+                .collect();
+            lp.le(w, run as f64);
+        }
+        // Half an hour's worth per night beyond the second, so nights spread across the team.
+        if nights.len() > 2 {
+            let extra = lp.var(0.0, 7.0, true, -0.5);
+            nights.push((extra, -1.0));
+            lp.le(nights, 2.0);
+        }
+    }
+    for (s, terms) in by_shift {
+        lp.le(terms, f64::from(week.demand[s].needed));
+    }
+    Ok((lp, pairs))
+}
+
+/// Re-solves `week` with every assignment movable, stopping after `time_limit` with the gap.
+pub fn solve_store(
+    week: &Week,
+    rules: &RulePack,
+    time_limit: Duration,
+) -> Result<StoreWeek, RosterError> {
+    let (lp, pairs) = store_model(week, rules)?;
+    let s = lp.solve(Some(time_limit))?;
+    let mut assignments = vec![];
+    let mut covered = 0.0;
+    for (v, e, d) in &pairs {
+        if s.values[*v] > 0.5 {
+            covered += week.demand[*d].hours();
+            assignments.push(Assignment {
+                demand: week.demand[*d].id.clone(),
+                employee: week.employees[*e].id.clone(),
+            });
+        }
+    }
+    assignments.sort_by(|a, b| (&a.demand, &a.employee).cmp(&(&b.demand, &b.employee)));
+    let total: f64 = week
+        .demand
+        .iter()
+        .map(|d| d.hours() * f64::from(d.needed))
+        .sum();
+    Ok(StoreWeek {
+        assignments,
+        covered_hours: covered,
+        open_hours: total - covered,
+        objective: (s.objective * 1000.0).round() / 1000.0,
+        optimal: s.optimal,
+        gap: s.gap,
+    })
+}
