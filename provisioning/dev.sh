@@ -99,7 +99,7 @@ import pathlib, sys, tomllib
 for f in sorted(pathlib.Path(sys.argv[1]).glob("*.toml")):
     role = tomllib.loads(f.read_text())
     for q in role.get("questions", []):
-        if q.get("kind") == "spoken" and q.get("prompt", {}).get("en"):
+        if q.get("kind") in ("spoken", "availability") and q.get("prompt", {}).get("en"):
             print(role["id"], q["id"], q["prompt"]["en"], sep="\t")
 PY
 )

@@ -5,6 +5,7 @@
 //! a type or schema version this build does not know is an error the cloud keeps and reports.
 
 use chrono::{DateTime, FixedOffset};
+use kiosk_screening::Availability;
 use kiosk_screening::result::{Evidence, Knockout, Reason, Recommendation, VideoSummary};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -165,6 +166,9 @@ pub struct InterviewResultBody {
     pub started_at: DateTime<FixedOffset>,
     /// Last answer ended.
     pub completed_at: DateTime<FixedOffset>,
+    /// When the candidate can work (the role's availability question), for rostering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<Availability>,
 }
 
 /// `decision`: the store manager decided on a result.

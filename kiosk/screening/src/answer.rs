@@ -51,6 +51,11 @@ pub enum Response {
         /// True for yes.
         yes: bool,
     },
+    /// Availability chips tapped.
+    Chose {
+        /// What was chosen.
+        availability: crate::availability::Availability,
+    },
     /// No answer at all (time ran out, skipped).
     Missing,
 }
@@ -76,6 +81,7 @@ impl Response {
                 .join(" "),
             Self::Typed { text } => text.trim().to_string(),
             Self::Tapped { yes } => if *yes { "yes" } else { "no" }.to_string(),
+            Self::Chose { availability } => availability.describe(),
             Self::Missing => String::new(),
         }
     }
@@ -85,7 +91,7 @@ impl Response {
         let texts: Vec<&str> = match self {
             Self::Spoken { segments, .. } => segments.iter().map(|s| s.text.as_str()).collect(),
             Self::Typed { text } => vec![text.as_str()],
-            Self::Tapped { .. } | Self::Missing => Vec::new(),
+            Self::Tapped { .. } | Self::Chose { .. } | Self::Missing => Vec::new(),
         };
         texts
             .into_iter()
@@ -127,6 +133,7 @@ impl Response {
             Self::Spoken { .. } => "spoken",
             Self::Typed { .. } => "typed",
             Self::Tapped { .. } => "tapped",
+            Self::Chose { .. } => "chose",
             Self::Missing => "missing",
         }
     }

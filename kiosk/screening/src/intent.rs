@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::availability::{Availability, AvailabilityReader, AvailabilityWords};
 use crate::phrases::{Hit, PhraseSet};
 use crate::text::{Located, Token};
 
@@ -62,6 +63,9 @@ pub struct LexiconConfig {
     /// Maximum number of words between a negator and the agreement phrase it flips.
     #[serde(default = "default_window")]
     pub negation_window: usize,
+    /// Words for when a candidate can work, per language (the `availability` question).
+    #[serde(default)]
+    pub availability: BTreeMap<String, AvailabilityWords>,
 }
 
 fn default_window() -> usize {
@@ -73,6 +77,7 @@ fn default_window() -> usize {
 pub struct Lexicon {
     phrases: PhraseSet<Polarity>,
     window: usize,
+    availability: AvailabilityReader,
 }
 
 /// A phrase that decided an intent, with the token where it starts.
@@ -114,10 +119,22 @@ impl Lexicon {
                 phrases.extend(list.iter().map(|p| (p.clone(), pol)));
             }
         }
+        let refusals: Vec<(String, Polarity)> = phrases
+            .iter()
+            .filter(|(_, p)| matches!(p, Polarity::No | Polarity::Negator))
+            .cloned()
+            .collect();
+        let words: Vec<&AvailabilityWords> = config.availability.values().collect();
         Self {
+            availability: AvailabilityReader::new(&words, &refusals, config.negation_window),
             phrases: PhraseSet::new(phrases),
             window: config.negation_window,
         }
+    }
+
+    /// When an answer says the candidate can work; None when it is unclear (show the chips).
+    pub fn read_availability(&self, tokens: &[Located]) -> Option<Availability> {
+        self.availability.read(tokens)
     }
 
     /// Reads the intent of a token sequence.

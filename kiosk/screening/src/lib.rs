@@ -2,6 +2,7 @@
 //! interview flow. No IO, no Bevy, no models: everything here runs in milliseconds in tests.
 
 pub mod answer;
+pub mod availability;
 pub mod flow;
 pub mod intent;
 pub mod phrases;
@@ -13,6 +14,7 @@ pub mod text;
 pub mod validate;
 
 pub use answer::{Answer, Response, Segment, SpeechMetrics};
+pub use availability::{Availability, DayKind, DayPart};
 pub use flow::{Flow, RepeatReason, Step};
 pub use intent::{Intent, Lexicon, LexiconConfig};
 pub use result::{

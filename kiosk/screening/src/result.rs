@@ -202,4 +202,8 @@ pub struct ScreeningResult {
     /// The camera's presence report; `None` without camera (or without camera consent).
     #[serde(default)]
     pub video: Option<VideoSummary>,
+    /// When the candidate can work (the role's availability question), for rostering; it
+    /// never changes a score. `None` without such a question or a readable answer.
+    #[serde(default)]
+    pub availability: Option<crate::availability::Availability>,
 }

@@ -92,6 +92,9 @@ pub enum QuestionKind {
     Spoken,
     /// Yes/no buttons.
     Tap,
+    /// When the candidate can work: chips (morning, afternoon, night; weekdays, weekend), or a
+    /// spoken answer read with the lexicon. For rostering only: it has no scoring rules.
+    Availability,
 }
 
 /// One question.

@@ -11,7 +11,7 @@ use crate::result::{
     AnswerSummary, DimensionScore, Evidence, Knockout, MetricValue, PhraseMatch, Reason,
     ReasonCode, Recommendation, ScreeningResult, Status, VideoSummary,
 };
-use crate::role::{Metric, QuestionConfig, RoleConfig, RuleConfig, ScoringPolicy};
+use crate::role::{Metric, QuestionConfig, QuestionKind, RoleConfig, RuleConfig, ScoringPolicy};
 use crate::text::{Located, units};
 
 /// Answers that do not fit the role.
@@ -55,7 +55,7 @@ pub enum Quality {
 /// Judges an answer's input quality (the flow uses this to ask once more).
 pub fn assess(policy: &ScoringPolicy, response: &Response) -> Quality {
     match response {
-        Response::Tapped { .. } => Quality::Usable,
+        Response::Tapped { .. } | Response::Chose { .. } => Quality::Usable,
         Response::Missing => Quality::NoSpeech,
         _ if units(&response.tokens()) == 0 => Quality::NoSpeech,
         _ => match response.asr_confidence() {
@@ -82,6 +82,7 @@ pub fn score(
     let mut knockouts = Vec::new();
     let mut found: Vec<(String, Evidence)> = Vec::new();
     let mut summaries = Vec::new();
+    let mut availability = None;
     for (i, (q, a)) in role.questions.iter().zip(answers).enumerate() {
         if q.id != a.question_id {
             return Err(ScoringError::QuestionMismatch {
@@ -98,6 +99,14 @@ pub fn score(
             asr_confidence: a.response.asr_confidence(),
             units: units(&tokens),
         });
+        if q.kind == QuestionKind::Availability {
+            // For rostering, never for a score or a review: read it and move on.
+            availability = match &a.response {
+                Response::Chose { availability } => Some(availability.clone()),
+                _ => lexicon.read_availability(&tokens).or(availability),
+            };
+            continue;
+        }
         let evidence = score_question(role, lexicon, q, &a.response, &tokens, &mut reasons);
         for (rule, (_, e)) in q.rules.iter().zip(&evidence) {
             // A clear "no": scored, and every cue heard says no.
@@ -172,6 +181,7 @@ pub fn score(
         dimensions,
         answers: summaries,
         video: None,
+        availability,
     })
 }
 

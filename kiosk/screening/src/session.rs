@@ -6,8 +6,10 @@
 use std::collections::VecDeque;
 
 use crate::answer::{Answer, Response};
+use crate::availability::Availability;
 use crate::flow::RepeatReason;
-use crate::role::{QuestionConfig, RoleConfig};
+use crate::intent::Lexicon;
+use crate::role::{QuestionConfig, QuestionKind, RoleConfig};
 use crate::scoring::{Quality, assess};
 
 /// One question put to the candidate.
@@ -47,6 +49,7 @@ pub struct Session {
     slots: Vec<Slot>,
     repeats: VecDeque<Prompt>,
     current: Option<Prompt>,
+    lexicon: Option<Lexicon>,
 }
 
 impl Session {
@@ -58,6 +61,7 @@ impl Session {
             slots,
             repeats: VecDeque::new(),
             current: None,
+            lexicon: None,
         }
     }
 
@@ -140,6 +144,20 @@ impl Session {
         }
     }
 
+    /// The candidate tapped availability chips and confirmed.
+    pub fn chose(&mut self, availability: Availability) {
+        if let Some(p) = self.current.take() {
+            self.slots[p.index] = Slot::Answered(Response::Chose { availability });
+        }
+    }
+
+    /// Reads spoken answers to availability questions with `lexicon`: one it cannot read is
+    /// asked again with the chips (never kept as an unclear answer).
+    pub fn reading_availability_with(mut self, lexicon: Lexicon) -> Self {
+        self.lexicon = Some(lexicon);
+        self
+    }
+
     /// A transcription came back. An unusable first attempt is queued to be asked again after
     /// the current question; anything else is kept.
     pub fn transcribed(&mut self, prompt: Prompt, response: Response) {
@@ -150,9 +168,20 @@ impl Session {
         {
             return; // stale: that attempt was already superseded
         }
+        let availability = self
+            .role
+            .questions
+            .get(prompt.index)
+            .is_some_and(|q| q.kind == QuestionKind::Availability);
         let why = match assess(&self.role.scoring, &response) {
-            Quality::Usable => None,
             Quality::NoSpeech => Some(RepeatReason::NothingHeard),
+            // Availability is read, not scored: unreadable means the chips.
+            _ if availability => self
+                .lexicon
+                .as_ref()
+                .filter(|l| l.read_availability(&response.tokens()).is_none())
+                .map(|_| RepeatReason::Unclear),
+            Quality::Usable => None,
             Quality::LowConfidence(_) => Some(RepeatReason::Unclear),
         };
         match why {

@@ -197,7 +197,14 @@ pub fn validate_role(role: &RoleConfig, file: &str) -> Result<(), ConfigErrors> 
                 format!("must be between 300 and 10000 ms, is {ms}"),
             );
         }
-        if q.rules.is_empty() {
+        if q.kind == QuestionKind::Availability {
+            if !q.rules.is_empty() {
+                c.fail(
+                    format!("{at}.rules"),
+                    "an availability question is for rostering and never scores: remove its rules",
+                );
+            }
+        } else if q.rules.is_empty() {
             c.fail(
                 format!("{at}.rules"),
                 "a question needs at least one evidence rule",

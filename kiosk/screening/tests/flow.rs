@@ -66,5 +66,16 @@ fn taps_are_never_repeated() {
     let mut flow = Flow::new(&r);
     flow.submit(spoken("yes", 0.9, 400));
     flow.submit(spoken("five years on a surgical ward", 0.9, 3000));
-    assert_eq!(flow.submit(Response::Tapped { yes: false }), Step::Done);
+    assert_eq!(
+        flow.submit(Response::Tapped { yes: false }),
+        Step::Ask { index: 3 }
+    );
+    let chips = kiosk_screening::Availability::default();
+    assert_eq!(
+        flow.submit(Response::Chose {
+            availability: chips
+        }),
+        Step::Done,
+        "chips are never repeated either"
+    );
 }

@@ -50,6 +50,14 @@ impl Store {
             .optional()?)
     }
 
+    /// Removes the `kind`/`key` document (a roster whose week is over); true if there was one.
+    pub fn inbox_remove(&mut self, kind: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.execute(
+            "DELETE FROM inbox WHERE kind = ?1 AND key = ?2",
+            [kind, key],
+        )? == 1)
+    }
+
     /// Every current document of `kind`, newest first: (key, version, payload, received_at).
     pub fn inbox_list(&self, kind: &str) -> Result<Vec<(String, i64, String, String)>, StoreError> {
         Ok(self

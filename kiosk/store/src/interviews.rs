@@ -105,7 +105,7 @@ impl NewInterview<'_> {
         if self.answers.iter().any(|a| {
             matches!(
                 a.response,
-                Response::Spoken { .. } | Response::Tapped { .. }
+                Response::Spoken { .. } | Response::Tapped { .. } | Response::Chose { .. }
             )
         }) {
             "spoken"

@@ -112,6 +112,7 @@ pub fn interview_result(
         video: r.video.clone(),
         started_at: new.started_at,
         completed_at: new.completed_at,
+        availability: r.availability.clone(),
     };
     envelope(
         new.station,

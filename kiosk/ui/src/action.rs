@@ -33,6 +33,12 @@ pub enum Action {
     Finished,
     /// Yes or no on a tap question.
     Tap(bool),
+    /// Availability: toggle a part of the day.
+    Part(kiosk_screening::DayPart),
+    /// Availability: toggle weekdays or the weekend.
+    Days(kiosk_screening::DayKind),
+    /// Availability: the chips are chosen.
+    Choose,
     /// The hidden manager gesture (a long press in the top-left corner).
     Manager,
     /// A digit on the PIN pad.

@@ -107,6 +107,8 @@ pub struct Config {
     pub speaker: Speaker,
     /// Silence that ends a live answer when the question sets none: (yes/no, open), ms.
     pub end_silence_ms: (u32, u32),
+    /// The lexicon (the session reads spoken availability answers with it).
+    pub lexicon: Arc<Lexicon>,
 }
 
 impl Config {
@@ -200,7 +202,7 @@ impl Plugin for KioskPlugin {
             media_dir: setup.media_dir,
             retention_days: setup.kiosk.media_retention_days,
             station: setup.identity,
-            lexicon: setup.lexicon,
+            lexicon: setup.lexicon.clone(),
             notice_version: setup.kiosk.notice_version.clone(),
             pin_hash: setup.kiosk.manager_pin_hash.clone(),
             models_dir: setup.models_dir,
@@ -217,6 +219,7 @@ impl Plugin for KioskPlugin {
                 setup.speech.trailing_silence_ms,
                 setup.speech.trailing_silence_open_ms,
             ),
+            lexicon: setup.lexicon,
         })
         .insert_resource(Visit::new(&setup.default_locale))
         .insert_resource(Activity(Instant::now()))

@@ -40,7 +40,7 @@ impl PromptAudio {
             for q in role
                 .questions
                 .iter()
-                .filter(|q| q.kind == QuestionKind::Spoken)
+                .filter(|q| matches!(q.kind, QuestionKind::Spoken | QuestionKind::Availability))
             {
                 for l in ["zh", "en"] {
                     asked += 1;

@@ -147,6 +147,8 @@ pub struct Visit {
     pub camera_error: Option<String>,
     /// Last thing the camera saw: observation and face width share.
     pub seen: Option<(Observation, Option<f32>)>,
+    /// Availability chips tapped on the current question.
+    pub chips: kiosk_screening::Availability,
 }
 
 impl Visit {

@@ -1,7 +1,8 @@
 //! The app's logic without a window (MinimalPlugins + StatesPlugin, `app.update()`), with real
 //! models, a real SQLite file, scripted microphone clips (espeak-ng speech and silence) and a
 //! face image as the camera: consent declined, camera declined, silence → repeat → review,
-//! idle timeout, wrong-PIN lockout, a manager decision, and a question read out before recording.
+//! idle timeout, wrong-PIN lockout, a manager decision, a question read out before recording,
+//! and an availability answer that cannot be read, asked again with the chips.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -568,4 +569,84 @@ fn a_question_with_prompt_audio_is_read_out_before_the_answer_is_recorded() {
     k.until(120, "the receipt", |k| {
         matches!(k.visit().receipt, Some(Ok(_)))
     });
+}
+
+#[test]
+fn an_availability_answer_that_cannot_be_read_shows_the_chips_and_the_taps_reach_the_result() {
+    use kiosk_screening::{DayKind, DayPart};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let clips = vec![
+        clip(tmp.path(), "check", "hello"),
+        clip(tmp.path(), "a1", "Yes, I can work night shifts."),
+        clip(
+            tmp.path(),
+            "a2",
+            "I worked three years on a surgical ward in a city hospital.",
+        ),
+        clip(tmp.path(), "a4", "I really like this hospital."),
+    ];
+    let mut k = kiosk(clips, |_| {});
+    k.go_to_details(Action::ConsentVoiceOnly);
+    k.fill_details("nurse");
+    k.until(10, "speech heard on the device check", |k| {
+        k.visit().heard_speech
+    });
+    k.tap(Action::Next);
+    k.until(60, "the licence question", |k| {
+        k.visit()
+            .session
+            .as_ref()
+            .and_then(|s| s.current())
+            .map(|p| p.index)
+            == Some(2)
+    });
+    k.tap(Action::Tap(true));
+    k.until(
+        60,
+        "the availability question asked again with the chips",
+        |k| {
+            k.visit()
+                .session
+                .as_ref()
+                .and_then(|s| s.current())
+                .is_some_and(|p| p.index == 3 && p.why == Some(RepeatReason::Unclear))
+        },
+    );
+    assert_eq!(
+        k.visit().listening,
+        Listening::Idle,
+        "asked again, it only shows the chips"
+    );
+    k.tap(Action::Part(DayPart::Night));
+    k.tap(Action::Part(DayPart::Morning));
+    k.tap(Action::Part(DayPart::Morning));
+    k.tap(Action::Days(DayKind::Weekdays));
+    assert_eq!(
+        k.visit().chips.parts,
+        [DayPart::Night].into(),
+        "a second tap unselects"
+    );
+    k.tap(Action::Choose);
+    k.until(120, "the receipt", |k| {
+        matches!(k.visit().receipt, Some(Ok(_)))
+    });
+    let store = k.store();
+    let rows = store.list_results(10).expect("results");
+    let d = store
+        .interview_detail(&rows[0].interview_id)
+        .expect("detail");
+    let a = d.result.availability.expect("availability in the result");
+    assert_eq!(
+        (a.parts, a.days),
+        ([DayPart::Night].into(), [DayKind::Weekdays].into())
+    );
+    assert_eq!(d.answers[3].source, "chose", "{:?}", d.answers[3]);
+    assert!(
+        d.result
+            .reasons
+            .iter()
+            .all(|r| r.question_id.as_deref() != Some("availability")),
+        "availability never sends a result to review: {:?}",
+        d.result.reasons
+    );
 }

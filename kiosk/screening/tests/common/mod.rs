@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use kiosk_screening::{
-    Answer, Lexicon, Response, RoleConfig, Segment, SpeechMetrics, parse_lexicon, parse_role,
+    Answer, Lexicon, QuestionKind, Response, RoleConfig, Segment, SpeechMetrics, parse_lexicon,
+    parse_role,
 };
 
 pub fn lexicon() -> Lexicon {
@@ -25,15 +26,24 @@ pub fn role(id: &str) -> RoleConfig {
     parse_role(text, &format!("{id}.toml")).expect("shipped role is valid")
 }
 
+/// Typed answers in order; questions after the texts that only ask availability (never
+/// scored) get no answer.
 pub fn typed(role: &RoleConfig, texts: &[&str]) -> Vec<Answer> {
     role.questions
         .iter()
-        .zip(texts)
-        .map(|(q, t)| Answer {
-            question_id: q.id.clone(),
-            response: Response::Typed {
-                text: t.to_string(),
-            },
+        .enumerate()
+        .filter_map(|(i, q)| {
+            let response = match texts.get(i) {
+                Some(t) => Response::Typed {
+                    text: t.to_string(),
+                },
+                None if q.kind == QuestionKind::Availability => Response::Missing,
+                None => return None,
+            };
+            Some(Answer {
+                question_id: q.id.clone(),
+                response,
+            })
         })
         .collect()
 }

@@ -89,7 +89,7 @@ fn begin(
         tracing::error!("question screen without a role");
         return;
     };
-    visit.session = Some(Session::new(role));
+    visit.session = Some(Session::new(role).reading_availability_with((*cfg.lexicon).clone()));
     visit.audio.clear();
     visit.first_capture.clear();
     if visit.face_consent && visit.camera_error.is_none() {
@@ -123,9 +123,14 @@ fn advance(visit: &mut Visit, ask: &mut Asker) -> Next {
         }),
         _ => None,
     };
+    visit.chips = Default::default();
     visit.listening = match (next, question) {
-        (Next::Ask(_), Some((QuestionKind::Spoken, (limit, silence, (question, again)), id)))
-            if visit.mic_error.is_none() =>
+        // An availability question listens the first time; asked again (its answer could not
+        // be read), it shows only the chips.
+        (Next::Ask(_), Some((kind, (limit, silence, (question, again)), id)))
+            if visit.mic_error.is_none()
+                && (kind == QuestionKind::Spoken
+                    || (kind == QuestionKind::Availability && !again)) =>
         {
             let limit = Limits {
                 time: Duration::from_secs(limit.max(1) as u64),
@@ -187,7 +192,9 @@ fn build(commands: &mut Commands, v: &View) {
             None => {}
         }
         theme::text(p, q.prompt.get(l), 7.0, theme::FG);
-        if visit.mic_error.is_some() && q.kind == QuestionKind::Spoken {
+        if q.kind == QuestionKind::Availability {
+            chips(p, cfg, l, visit, prompt.why.is_some());
+        } else if visit.mic_error.is_some() && q.kind == QuestionKind::Spoken {
             // No microphone: the question cannot be answered here; a person follows up.
             theme::text(p, cfg.t(l, "check_no_mic"), 3.0, theme::WARN);
             theme::button(p, cfg.t(l, "details_next"), Action::Finished, Kind::Primary);
@@ -220,6 +227,64 @@ fn build(commands: &mut Commands, v: &View) {
             );
         }
     });
+}
+
+/// The availability chips (and, the first time, the listening hint: it may be said instead).
+fn chips(p: &mut ChildSpawnerCommands, cfg: &Config, l: &str, visit: &Visit, again: bool) {
+    use kiosk_screening::{DayKind, DayPart};
+    let hint = if again {
+        "availability_tap"
+    } else {
+        "availability_say_or_tap"
+    };
+    theme::text(
+        p,
+        cfg.t(l, hint),
+        3.0,
+        if again { theme::WARN } else { theme::MUTED },
+    );
+    let kind = |on: bool| if on { Kind::Selected } else { Kind::Secondary };
+    theme::row(p, 3.0, |p| {
+        for (part, key) in [
+            (DayPart::Morning, "availability_morning"),
+            (DayPart::Afternoon, "availability_afternoon"),
+            (DayPart::Night, "availability_night"),
+        ] {
+            theme::button(
+                p,
+                cfg.t(l, key),
+                Action::Part(part),
+                kind(visit.chips.parts.contains(&part)),
+            );
+        }
+    });
+    theme::row(p, 3.0, |p| {
+        for (days, key) in [
+            (DayKind::Weekdays, "availability_weekdays"),
+            (DayKind::Weekend, "availability_weekend"),
+        ] {
+            theme::button(
+                p,
+                cfg.t(l, key),
+                Action::Days(days),
+                kind(visit.chips.days.contains(&days)),
+            );
+        }
+    });
+    if !again
+        && matches!(
+            visit.listening,
+            Listening::Recording { .. } | Listening::Prompting { .. }
+        )
+    {
+        theme::bar(p, LevelBar, theme::OK);
+    }
+    theme::button(
+        p,
+        cfg.t(l, "availability_confirm"),
+        Action::Choose,
+        Kind::Primary,
+    );
 }
 
 /// Starts recording the answer.
@@ -375,6 +440,31 @@ fn handle(
                 rebuild.0 = true;
             }
             Action::Finished => ask.mic.send(CaptureCmd::Finish),
+            Action::Part(part) => {
+                let parts = &mut visit.chips.parts;
+                if !parts.remove(part) {
+                    parts.insert(*part);
+                }
+                rebuild.0 = true;
+            }
+            Action::Days(days) => {
+                let set = &mut visit.chips.days;
+                if !set.remove(days) {
+                    set.insert(*days);
+                }
+                rebuild.0 = true;
+            }
+            Action::Choose => {
+                // Tapped instead of said: what was being recorded is dropped (its capture id
+                // is no longer the current one, so it is ignored when it arrives).
+                ask.mic.send(CaptureCmd::Stop);
+                let chosen = std::mem::take(&mut visit.chips);
+                if let Some(s) = visit.session.as_mut() {
+                    s.chose(chosen);
+                }
+                advance(&mut visit, &mut ask);
+                rebuild.0 = true;
+            }
             Action::Tap(yes) => {
                 if let Some(s) = visit.session.as_mut() {
                     s.tapped(*yes);

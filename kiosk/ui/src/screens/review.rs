@@ -263,6 +263,56 @@ fn answers(p: &mut ChildSpawnerCommands, cfg: &Config, ex: &Explain, l: &str, d:
             )
         });
     left(p, video, SMALL, theme::MUTED);
+    if let Some(a) = &d.result.availability {
+        left(
+            p,
+            cfg.strings.fill(
+                l,
+                "review_availability",
+                &[("when", &availability_words(cfg, l, a))],
+            ),
+            SMALL,
+            theme::FG,
+        );
+    }
+}
+
+/// `早班、夜班 · 工作日` / `Mornings, Nights · Weekdays` (any time when unrestricted).
+fn availability_words(cfg: &Config, l: &str, a: &kiosk_screening::Availability) -> String {
+    use kiosk_screening::{DayKind, DayPart};
+    let sep = if l.starts_with("zh") { "、" } else { ", " };
+    let join = |keys: Vec<&str>, all: &str| {
+        if keys.is_empty() {
+            cfg.t(l, all)
+        } else {
+            keys.iter()
+                .map(|k| cfg.t(l, k))
+                .collect::<Vec<_>>()
+                .join(sep)
+        }
+    };
+    let parts = a
+        .parts
+        .iter()
+        .map(|p| match p {
+            DayPart::Morning => "availability_morning",
+            DayPart::Afternoon => "availability_afternoon",
+            DayPart::Night => "availability_night",
+        })
+        .collect();
+    let days = a
+        .days
+        .iter()
+        .map(|d| match d {
+            DayKind::Weekdays => "availability_weekdays",
+            DayKind::Weekend => "availability_weekend",
+        })
+        .collect();
+    format!(
+        "{} · {}",
+        join(parts, "availability_any_time"),
+        join(days, "availability_any_day")
+    )
 }
 
 /// Scrolls the review's evidence with the mouse wheel or a finger drag.
