@@ -79,11 +79,44 @@ fn tour_clips(dir: &Path) -> PathBuf {
     clips
 }
 
+/// A roster as the cloud sends it (this week, so it is current), for the manager's roster screen.
+fn seed_roster(dir: &Path) {
+    use chrono::Datelike;
+    let db = database(dir);
+    std::fs::create_dir_all(db.parent().expect("data dir")).expect("mkdir");
+    let today = chrono::Local::now().date_naive();
+    let monday = today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let at = |d: i64, h: u32| {
+        (monday + chrono::Duration::days(d))
+            .and_hms_opt(h, 0, 0)
+            .expect("time")
+    };
+    let shift = |id: &str, d: i64, h: u32, buddy: bool| {
+        serde_json::json!({"demand": id, "start": at(d, h), "end": at(d, h) + chrono::Duration::hours(12),
+            "skill": "nurse", "location": "Ward 3", "night": h >= 20,
+            "buddy": if buddy { serde_json::json!({"first_name": "Li", "skill": "nurse"}) } else { serde_json::Value::Null }})
+    };
+    let body = serde_json::json!({
+        "kind": "roster", "version": 1, "state": "current", "employee": {"name": "王芳"},
+        "week_start": monday, "week_end": monday + chrono::Duration::days(6),
+        "shifts": [shift("night-1", 1, 20, true), shift("night-4", 4, 20, false)],
+        "unfilled": [{"demand": "day-2", "start": at(2, 8), "end": at(2, 20), "skill": "nurse",
+            "location": "Ward 3", "open": 1, "rule": "min_rest",
+            "reason": "only 0 h off next to shift night-1; the rule is 11 h"}],
+    });
+    let msg = serde_json::json!({"version": 1, "key": "cand-1", "body": body});
+    kiosk_store::Store::open(&db)
+        .expect("store")
+        .inbox_apply("roster", "cand-1", 1, &msg.to_string())
+        .expect("roster in the inbox");
+}
+
 /// Runs the tour in a window of `size` on a virtual screen of that size (at 1280×800 with the
 /// frame table); checks every screenshot and what was stored. Returns what the
 /// app printed.
 fn tour(dir: &Path, clips: &Path, out: &Path, size: (u32, u32)) -> String {
     let st = station_with_models(dir);
+    seed_roster(dir);
     let infile = dir.join("mic.raw");
     let conf = alsa_file_conf(dir, &infile);
     let mut cmd = Command::new("xvfb-run");

@@ -12,6 +12,7 @@ pub mod devices;
 pub mod evidence;
 pub mod pin_gate;
 pub mod prompts;
+pub mod roster_text;
 pub mod run;
 pub mod screens;
 pub mod state;

@@ -1,12 +1,13 @@
-//! The new hire's first-week roster as the cloud's rostering system sent it (inbox kind
-//! `roster`): employee, then each shift with its start, end, location and skill.
+//! The new hires' first-week rosters as the cloud's rostering system sent them (inbox kind
+//! `roster`): who and which week, each shift with its buddy, the shifts still open and why.
+//! Only current rosters: cancelled ones and past weeks drop off.
 
 use bevy::prelude::*;
 
 use super::{Redraw, View};
-use serde_json::Value;
 
 use crate::app::{Db, FromDb};
+use crate::roster_text::{RosterText, roster_text};
 use crate::screens::manager::tabs;
 use crate::state::{ManagerView, Rebuild, Screen};
 use crate::theme;
@@ -34,53 +35,39 @@ fn query(db: Res<Db>) {
     db.send(StoreCmd::Rosters);
 }
 
-/// One line per shift: `start – end  location  (skill)`, from the roster body.
-pub fn shift_lines(body: &Value) -> Vec<String> {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    body.get("shifts")
-        .and_then(Value::as_array)
-        .map(|shifts| {
-            shifts
-                .iter()
-                .map(|x| {
-                    let skill = s(x, "skill");
-                    let skill = if skill.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  ({skill})")
-                    };
-                    format!(
-                        "{} – {}  {}{skill}",
-                        s(x, "start"),
-                        s(x, "end"),
-                        s(x, "location")
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn build(commands: &mut Commands, v: &View) {
     let (cfg, visit) = (&*v.cfg, &*v.visit);
     let view = &*v.manager;
     let l = visit.locale.as_str();
+    let today = chrono::Local::now().date_naive();
+    let current: Vec<RosterText> = view
+        .rosters
+        .iter()
+        .filter_map(|(key, body)| roster_text(key, body, &cfg.strings, l, today))
+        .collect();
     theme::root(commands, Screen::Roster).with_children(|p| {
         tabs(p, cfg, l, Screen::Roster);
         theme::text(p, cfg.t(l, "manager_roster"), 5.0, theme::ACCENT);
-        if view.rosters.is_empty() {
+        if current.is_empty() {
             theme::text(p, cfg.t(l, "roster_none"), 3.2, theme::MUTED);
         }
-        for (key, body) in view.rosters.iter().take(4) {
+        for r in current.iter().take(3) {
             theme::panel(p, |p| {
-                let who = body
-                    .get("employee")
-                    .and_then(|e| e.get("name").or(e.get("value")))
-                    .and_then(Value::as_str)
-                    .unwrap_or(key);
-                theme::text(p, who.to_string(), 3.4, theme::FG);
-                for line in shift_lines(body) {
-                    theme::text(p, line, 2.6, theme::MUTED);
+                theme::text(p, r.title.clone(), 3.4, theme::FG);
+                if r.shifts.is_empty() {
+                    theme::text(p, cfg.t(l, "roster_no_shifts"), 2.6, theme::MUTED);
+                }
+                for line in &r.shifts {
+                    theme::text(p, line.clone(), 2.6, theme::FG);
+                }
+                if !r.open.is_empty() {
+                    theme::text(p, cfg.t(l, "roster_open"), 2.6, theme::ACCENT);
+                }
+                for line in r.open.iter().take(6) {
+                    theme::text(p, line.clone(), 2.2, theme::MUTED);
+                }
+                if let Some(n) = &r.note {
+                    theme::text(p, n.clone(), 2.2, theme::MUTED);
                 }
             });
         }

@@ -268,14 +268,30 @@ fn handle(store: &mut Store, setup: &StoreSetup, cmd: StoreCmd) -> StoreEvent {
             (Err(e), _) | (_, Err(e)) => failed(e),
         },
         StoreCmd::Rosters => match store.inbox_list("roster") {
-            Ok(rows) => StoreEvent::Rosters(
-                rows.into_iter()
-                    .filter_map(|(key, _, payload, _)| {
-                        let v: Value = serde_json::from_str(&payload).ok()?;
-                        Some((key, v.get("body").cloned().unwrap_or(v)))
-                    })
-                    .collect(),
-            ),
+            Ok(rows) => {
+                let today = chrono::Local::now().date_naive();
+                let mut current = vec![];
+                for (key, _, payload, _) in rows {
+                    let Ok(v) = serde_json::from_str::<Value>(&payload) else {
+                        continue;
+                    };
+                    let body = v.get("body").cloned().unwrap_or(v);
+                    // A roster expires from the kiosk after its week (it names the new hire).
+                    let ended = body
+                        .get("week_end")
+                        .and_then(Value::as_str)
+                        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                        .is_some_and(|end| end < today);
+                    if ended {
+                        if let Err(e) = store.inbox_remove("roster", &key) {
+                            tracing::warn!("cannot remove an expired roster: {e}");
+                        }
+                        continue;
+                    }
+                    current.push((key, body));
+                }
+                StoreEvent::Rosters(current)
+            }
             Err(e) => failed(e),
         },
     }
