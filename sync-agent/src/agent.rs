@@ -452,9 +452,18 @@ impl Agent {
                 .collect(),
             Err(e) => return tracing::error!("cannot read the configuration versions: {e}"),
         };
+        // Rosters held, by candidate: the cloud resends a roster version until it shows here.
+        let roster_versions: Map<String, Value> = match self.store.inbox_list("roster") {
+            Ok(docs) => docs
+                .into_iter()
+                .map(|(key, v, _, _)| (key, json!(v)))
+                .collect(),
+            Err(e) => return tracing::error!("cannot read the roster versions: {e}"),
+        };
         let body = match self.store.outbox_backlog() {
             Ok(b) => json!({
                 "config_versions": config_versions,
+                "roster_versions": roster_versions,
                 "device": self.identity.device_id,
                 "backlog": b.pending,
                 "oldest_unsent_age_s": b.oldest_age_s(chrono::Local::now().fixed_offset()),

@@ -4,7 +4,8 @@
 //! instances on the shared subscription. Beside it, in the same run, the floor of a
 //! commit-per-event design: a plain loop of single-row INSERT + COMMIT into the same database.
 //! Then one real sync-agent measures kiosk commit → visible in the HR API and → webhook, and the
-//! bridges' peak memory. Prints a table. Not a test.
+//! bridges' peak memory; then 20 new hires of a 50-employee store moved to onboarding: status
+//! call → roster committed, and → roster in the kiosk's inbox. Prints a table. Not a test.
 //!
 //! Run: `cargo build --release --workspace --bins && target/release/cloud-bench [RESULTS]`.
 
@@ -21,6 +22,8 @@ use system_tests::broker::Broker;
 use system_tests::postgres::Postgres;
 use system_tests::sample::{peak_rss_kb, percentile, sample, save};
 use system_tests::{FAST_SYNC, configure_broker, database, start_agent, station, wait_until};
+
+mod roster_phase;
 
 const KIOSKS: usize = 200;
 
@@ -223,6 +226,9 @@ fn main() {
         receiver.port,
         extra,
     );
+    for c in [&c1, &c2] {
+        bridge::with_acme(c, roster_phase::RULES, roster_phase::ROSTER);
+    }
     bridge::cli(&c1, &["migrate"]);
     pg.psql(&format!(
         "INSERT INTO devices (device_id, tenant, store_id, registered_by)
@@ -257,6 +263,8 @@ fn main() {
     );
     let _agent = start_agent(&st, &dir.path().join("agent.log"));
     let (api, hook) = latencies(dir.path(), &b1, &receiver, 100);
+    eprintln!("rostering: 20 new hires of the 50-employee sample store moved to onboarding…");
+    let (rostered, on_kiosk) = roster_phase::latencies(dir.path(), &b1, api1, 20);
     let rss = |b: &Bridge| {
         b.pid()
             .and_then(peak_rss_kb)
@@ -285,6 +293,16 @@ fn main() {
     for (what, v, target) in [
         ("kiosk commit → HR API", &api, "p99 ≤ 1000"),
         ("kiosk commit → webhook", &hook, ""),
+        (
+            "onboarding → roster solved and committed (the status call)",
+            &rostered,
+            "≤ 100",
+        ),
+        (
+            "onboarding → roster in the kiosk's inbox",
+            &on_kiosk,
+            "p99 ≤ 2000",
+        ),
     ] {
         println!(
             "| {what}, ms p50 / p99 | {:.0} / {:.0} | | | {target} |",

@@ -69,6 +69,24 @@ token = "{OTHER_TOKEN}"
     (path, api)
 }
 
+/// Adds `toml` to the end of the `acme-retail` tenant's section of a file made by [`config`]
+/// (e.g. its `[tenant.roster]`), and `top` before the tenants (e.g. a `[[rule_pack]]`).
+pub fn with_acme(config: &Path, top: &str, toml: &str) {
+    let text = std::fs::read_to_string(config).expect("cloud.toml");
+    let text = text
+        .replacen(
+            "[[tenant]]\nid = \"acme-retail\"",
+            &format!("{top}\n[[tenant]]\nid = \"acme-retail\""),
+            1,
+        )
+        .replacen(
+            "[[tenant]]\nid = \"globex\"",
+            &format!("{toml}\n[[tenant]]\nid = \"globex\""),
+            1,
+        );
+    std::fs::write(config, text).expect("write cloud.toml");
+}
+
 /// Runs a `cloud-bridge` command to completion and returns its stdout (asserting success).
 pub fn cli(config: &Path, args: &[&str]) -> String {
     let out = Command::new(binary("cloud-bridge"))

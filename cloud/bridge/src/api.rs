@@ -23,6 +23,7 @@ use crate::config::CloudConfig;
 
 mod deletion;
 mod roles;
+mod roster;
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -79,6 +80,14 @@ pub fn router(state: ApiState) -> Router {
             post(deletion::request),
         )
         .route("/v1/deletions/{request_id}", get(deletion::show))
+        .route(
+            "/v1/candidates/{candidate_id}/roster",
+            get(roster::candidate),
+        )
+        .route(
+            "/v1/stores/{store}/roster",
+            get(roster::get).put(roster::put),
+        )
         .route(
             "/v1/tenants/{tenant}/roles/{role_id}",
             get(roles::get).put(roles::put),

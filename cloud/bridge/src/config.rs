@@ -25,6 +25,9 @@ pub struct CloudConfig {
     /// The tenants.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<Tenant>,
+    /// Labour rules by region, for rostering.
+    #[serde(default, rename = "rule_pack")]
+    pub rule_packs: Vec<cloud_roster::RulePack>,
 }
 
 /// `[database]`.
@@ -139,6 +142,22 @@ pub struct Tenant {
     /// Move passed candidates straight to onboarding, starting this many days later (the
     /// brief's automatic 待入职). Absent: HR moves them.
     pub auto_onboarding_days: Option<u32>,
+    /// Rostering; absent: no rosters are solved for this tenant.
+    pub roster: Option<TenantRoster>,
+}
+
+/// `[tenant.roster]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantRoster {
+    /// The `[[rule_pack]]` whose labour rules apply.
+    pub region: String,
+    /// Every skill the tenant's rotas may name (a rota naming another is refused); empty: any.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// What a new hire of each role brings (`"*"` for every other role).
+    #[serde(default)]
+    pub roles: HashMap<String, cloud_store::HireTerms>,
 }
 
 /// `[[tenant.token]]`.
@@ -302,6 +321,38 @@ impl CloudConfig {
                     return Err((at("token"), "the same token is given twice".into()));
                 }
             }
+            if let Some(r) = &t.roster {
+                let Some(pack) = self.rule_packs.iter().find(|p| p.region == r.region) else {
+                    return Err((
+                        at("roster.region"),
+                        format!("no [[rule_pack]] has region {:?}", r.region),
+                    ));
+                };
+                pack.validate()
+                    .map_err(|e| (at("roster.region"), e.to_string()))?;
+                for (role, terms) in &r.roles {
+                    if let Some(bad) = terms
+                        .skills
+                        .iter()
+                        .find(|k| !r.skills.is_empty() && !r.skills.contains(k))
+                    {
+                        return Err((
+                            at(&format!("roster.roles.{role}.skills")),
+                            format!("{bad:?} is not one of roster.skills"),
+                        ));
+                    }
+                    if !(terms.contract.max_hours_week > 0.0
+                        && terms.contract.max_hours_week <= 168.0)
+                        || terms.contract.max_shifts_day == 0
+                    {
+                        return Err((
+                            at(&format!("roster.roles.{role}.contract")),
+                            "max_hours_week must be in (0, 168] and max_shifts_day at least 1"
+                                .into(),
+                        ));
+                    }
+                }
+            }
             if let Some(e) = &t.webhook {
                 if !(e.url.starts_with("https://") || e.url.starts_with("http://")) {
                     return Err((at("webhook.url"), "must be an http(s) URL".into()));
@@ -330,6 +381,16 @@ impl CloudConfig {
                         cloud_store::TenantPolicy {
                             webhooks: t.webhook.is_some(),
                             auto_onboarding_days: t.auto_onboarding_days,
+                            roster: t.roster.as_ref().map(|r| cloud_store::RosterPolicy {
+                                rules: self
+                                    .rule_packs
+                                    .iter()
+                                    .find(|p| p.region == r.region)
+                                    .cloned()
+                                    .unwrap_or_default(),
+                                skills: r.skills.iter().cloned().collect(),
+                                terms: r.roles.clone(),
+                            }),
                         },
                     )
                 })

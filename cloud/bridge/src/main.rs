@@ -6,6 +6,7 @@
 mod api;
 mod config;
 mod mqtt;
+mod rota_csv;
 mod webhook;
 
 use std::path::PathBuf;
@@ -57,11 +58,44 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A store's rota.
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
     /// Lists messages held or refused (unregistered devices, wrong paths, invalid payloads).
     Rejected {
         /// How many, newest first.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RosterCommand {
+    /// Imports a week's rota from CSV (replacing that week's) and re-solves the store's new
+    /// hires it touches. employees.csv: id, first_name, skills (a;b), max_hours_week,
+    /// max_shifts_day, nights_allowed, unavailable (dates a;b), experienced. shifts.csv: id,
+    /// start, end (2026-12-07 20:00), skill, needed, location. assignments.csv: shift, employee.
+    Import {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Store.
+        #[arg(long)]
+        store: String,
+        /// The week's first day (YYYY-MM-DD).
+        #[arg(long)]
+        week: chrono::NaiveDate,
+        /// employees.csv.
+        #[arg(long)]
+        employees: PathBuf,
+        /// shifts.csv.
+        #[arg(long)]
+        shifts: PathBuf,
+        /// assignments.csv (who is already on which shift).
+        #[arg(long)]
+        assignments: Option<PathBuf>,
     },
 }
 
@@ -193,6 +227,38 @@ async fn command(command: Command, config: CloudConfig) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Roster {
+            command:
+                RosterCommand::Import {
+                    tenant,
+                    store: s,
+                    week,
+                    employees,
+                    shifts,
+                    assignments,
+                },
+        } => {
+            let rota = rota_csv::read(week, &employees, &shifts, assignments.as_deref())?;
+            store.migrate().await.context("migrating the database")?;
+            match store.put_rota(&tenant, &s, &rota, "cli import").await? {
+                Ok(v) => {
+                    println!(
+                        "imported {s}'s rota for the week of {week}: {} employees, {} shifts, {} assignments; re-solved {} new hire(s)",
+                        rota.employees.len(),
+                        rota.demand.len(),
+                        rota.assignments.len(),
+                        v["resolved"].as_array().map_or(0, Vec::len)
+                    );
+                    Ok(())
+                }
+                Err(cloud_store::RotaRefused::NotConfigured) => {
+                    anyhow::bail!("tenant `{tenant}` has no [tenant.roster] in the configuration")
+                }
+                Err(cloud_store::RotaRefused::Invalid(m)) => {
+                    anyhow::bail!("{m}; nothing was imported")
+                }
+            }
         }
         Command::Rejected { limit } => {
             for r in store.rejected(limit).await? {

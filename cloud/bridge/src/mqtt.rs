@@ -103,7 +103,12 @@ async fn send_downlinks(client: AsyncClient, store: Store, resend_s: u64) -> any
                 .map(|d| (d.device_base, downlink_kind::CONFIG, d.downlink))
                 .collect::<Vec<_>>()
         });
-        for due in [deletions, configs] {
+        let rosters = store.due_rosters(resend_s.max(1)).await.map(|v| {
+            v.into_iter()
+                .map(|d| (d.device_base, downlink_kind::ROSTER, d.downlink))
+                .collect::<Vec<_>>()
+        });
+        for due in [deletions, configs, rosters] {
             match due {
                 Ok(due) => {
                     for (base, kind, downlink) in due {

@@ -9,72 +9,13 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chrono::{Duration as Days, NaiveDate};
+use chrono::NaiveDate;
 use cloud_roster::{
-    Availability, Contract, DayPart, Demand, Employee, Lp, NewHire, RulePack, Week, new_hire_model,
-    solve_new_hire, solve_store, store_model,
+    Availability, Contract, DayPart, Lp, NewHire, RulePack, new_hire_model, solve_new_hire,
+    solve_store, store_model,
 };
 
 const STORE_LIMIT: Duration = Duration::from_secs(5);
-
-fn store(rng: &mut fastrand::Rng) -> Week {
-    let start = NaiveDate::from_ymd_opt(2026, 12, 7).expect("date");
-    let employees = (0..50)
-        .map(|i| {
-            let skills: BTreeSet<String> = match i {
-                0..30 => ["cashier"].as_slice(),
-                30..45 => &["stock"],
-                _ => &["cashier", "stock"],
-            }
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            let mut unavailable = BTreeSet::new();
-            if rng.u8(0..10) < 3 {
-                unavailable.insert(start + Days::days(rng.i64(0..7)));
-            }
-            Employee {
-                id: format!("e{i:02}"),
-                first_name: format!("Staff{i:02}"),
-                skills,
-                contract: Contract {
-                    max_hours_week: if i % 3 == 0 { 24.0 } else { 40.0 },
-                    max_shifts_day: 1,
-                    nights_allowed: i % 4 != 0,
-                },
-                unavailable,
-                experienced: i % 5 == 0,
-            }
-        })
-        .collect();
-    let mut demand = vec![];
-    for day in 0..7 {
-        let date = start + Days::days(day);
-        for (skill, part, from, needed) in [
-            ("cashier", "am", 6, 10),
-            ("cashier", "pm", 14, 10),
-            ("stock", "am", 6, 5),
-            ("stock", "pm", 14, 5),
-            ("stock", "night", 22, 4),
-        ] {
-            let s = date.and_hms_opt(from, 0, 0).expect("time");
-            demand.push(Demand {
-                id: format!("d{day}-{skill}-{part}"),
-                start: s,
-                end: s + Days::hours(8),
-                skill: skill.into(),
-                needed,
-                location: String::new(),
-            });
-        }
-    }
-    Week {
-        start,
-        employees,
-        demand,
-        assignments: vec![],
-    }
-}
 
 struct Peer {
     ms: f64,
@@ -146,7 +87,8 @@ fn row(case: &str, lp: &Lp, ms: f64, objective: f64, status: &str, limit: Durati
 fn main() {
     let mut rng = fastrand::Rng::with_seed(2026);
     let rules = RulePack::default();
-    let mut week = store(&mut rng);
+    let mut week =
+        cloud_roster::sample::store_week(NaiveDate::from_ymd_opt(2026, 12, 7).expect("date"));
 
     // The whole store, everyone movable.
     let (lp, _) = store_model(&week, &rules).expect("model");

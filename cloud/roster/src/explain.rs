@@ -36,7 +36,7 @@ pub(crate) fn unary(o: &Open, hire: &NewHire, rules: &RulePack) -> Option<(Rule,
         ));
     }
     if !rules.available(&hire.availability, d) {
-        let part = rules.part(d).word();
+        let part = crate::solve::part_word(rules.part(d));
         let day = if d.start.weekday().number_from_monday() >= 6 {
             "weekend"
         } else {

@@ -6,6 +6,7 @@ mod explain;
 mod lp;
 mod model;
 mod rules;
+pub mod sample;
 mod solve;
 mod validate;
 mod whole;

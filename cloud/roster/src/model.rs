@@ -47,27 +47,7 @@ pub struct Employee {
     pub experienced: bool,
 }
 
-/// A part of the day, as the kiosk's availability question offers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DayPart {
-    /// Starting before noon (and not a night shift).
-    Morning,
-    /// Starting from noon (and not a night shift).
-    Afternoon,
-    /// A night shift (see [`crate::RulePack::is_night`]).
-    Night,
-}
-
-/// Weekdays or the weekend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DayKind {
-    /// Monday to Friday.
-    Weekdays,
-    /// Saturday and Sunday.
-    Weekend,
-}
+pub use kiosk_screening::{DayKind, DayPart};
 
 /// When the candidate said they can work (the kiosk's `availability` answer). An empty set
 /// means they did not restrict it.
@@ -142,6 +122,7 @@ pub struct Assignment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Week {
     /// The first of the seven days.
+    #[serde(rename = "week_start")]
     pub start: NaiveDate,
     /// The staff.
     #[serde(default)]

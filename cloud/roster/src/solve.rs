@@ -411,13 +411,11 @@ pub fn new_hire_model(week: &Week, hire: &NewHire, rules: &RulePack) -> Result<L
     Ok(model(&open, &eligible, hire, rules, avg))
 }
 
-impl DayPart {
-    /// The word the results use.
-    pub fn word(self) -> &'static str {
-        match self {
-            DayPart::Morning => "morning",
-            DayPart::Afternoon => "afternoon",
-            DayPart::Night => "night",
-        }
+/// The word the results use for a part of the day.
+pub(crate) fn part_word(p: DayPart) -> &'static str {
+    match p {
+        DayPart::Morning => "morning",
+        DayPart::Afternoon => "afternoon",
+        DayPart::Night => "night",
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::db::Cached;
 use crate::status::{Status, decision_target};
-use crate::{Store, StoreError, TenantPolicy, webhooks};
+use crate::{Store, StoreError, TenantPolicy, rosters, webhooks};
 
 /// Filters of `GET /v1/candidates`.
 #[derive(Debug, Clone, Default)]
@@ -260,6 +260,11 @@ async fn transition(
                 }),
             )
             .await?;
+        }
+        if to == Status::Onboarding {
+            rosters::on_onboarding(tx, tenant, candidate, policy).await?;
+        } else if to == Status::Withdrawn && from == Status::Onboarding {
+            rosters::on_withdrawn(tx, tenant, candidate, policy).await?;
         }
         match policy.auto_onboarding_days {
             Some(days) if to == Status::Passed => {

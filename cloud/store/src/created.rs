@@ -162,6 +162,7 @@ fn stored_result(r: &InterviewResultBody) -> Value {
         "reasons": r.reasons, "knockouts": r.knockouts, "dimensions": r.scores,
         "answers": r.answers, "consents": r.consents, "video": r.video,
         "started_at": r.started_at, "completed_at": r.completed_at,
+        "availability": r.availability,
     })
 }
 

@@ -175,9 +175,17 @@ async fn scrub(
             &[&device, &interview],
         )
         .await?;
+    let rosters = tx
+        .run(
+            "UPDATE rosters r SET body = jsonb_set(jsonb_set(r.body, '{employee,name}', to_jsonb(c.receipt)),
+                                             '{first_name}', to_jsonb(c.receipt))
+             FROM candidates c WHERE c.candidate_id = r.candidate_id AND r.candidate_id = $1",
+            &[&candidate],
+        )
+        .await?;
     Ok(json!({
         "candidate_record": record, "decision_reasons": decisions,
-        "event_payloads": events, "rejected_payloads": rejected,
+        "event_payloads": events, "rejected_payloads": rejected, "rosters": rosters,
     }))
 }
 

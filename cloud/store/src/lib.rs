@@ -11,6 +11,7 @@ mod devices;
 mod ingest;
 mod reports;
 mod roles;
+mod rosters;
 mod schema;
 pub mod status;
 mod webhooks;
@@ -27,6 +28,7 @@ pub use devices::{DeviceRow, NewDevice};
 pub use ingest::{Incoming, Outcome};
 pub use reports::{GroupBy, PassRateRow};
 pub use roles::{DueConfig, config_key};
+pub use rosters::{DueRoster, HireTerms, RosterPolicy, RotaRefused};
 pub use schema::SCHEMA_VERSION;
 pub use status::Status;
 pub use webhooks::{DeadWebhook, DueWebhook, WebhookResult};
@@ -95,6 +97,8 @@ pub struct TenantPolicy {
     pub webhooks: bool,
     /// Move `passed` candidates straight to `onboarding`, starting this many days later.
     pub auto_onboarding_days: Option<u32>,
+    /// Rostering: an onboarding candidate's first week is solved against the store's rota.
+    pub roster: Option<RosterPolicy>,
 }
 
 /// How ingest treats what the registry does not know.

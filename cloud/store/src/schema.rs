@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 use crate::StoreError;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 const LOCK_KEY: i64 = 0x6b696f736b; // "kiosk"
 
@@ -211,6 +211,39 @@ EXCEPTION WHEN feature_not_supported THEN
     RAISE NOTICE 'this PostgreSQL has no lz4: JSON stays pglz-compressed';
 END
 $$;
+"#,
+    r#"
+-- A store's rota for a week as HR put it (employees, shift demand, assignments); the new hires'
+-- first weeks solved against it, one current roster per candidate (its version goes up by one
+-- per re-solve), and what was sent to which device.
+CREATE TABLE roster_weeks (
+    tenant     text NOT NULL,
+    store_id   text NOT NULL,
+    week_start date NOT NULL,
+    week       jsonb NOT NULL,
+    put_by     text NOT NULL,
+    put_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, store_id, week_start)
+);
+CREATE TABLE rosters (
+    candidate_id uuid PRIMARY KEY REFERENCES candidates ON DELETE CASCADE,
+    tenant       text NOT NULL,
+    store_id     text NOT NULL,
+    week_start   date NOT NULL,
+    version      bigint NOT NULL,
+    state        text NOT NULL CHECK (state IN ('current', 'cancelled')),
+    body         jsonb NOT NULL,
+    solved_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX rosters_store ON rosters (tenant, store_id, week_start);
+CREATE TABLE roster_sends (
+    device_id    text NOT NULL REFERENCES devices ON DELETE CASCADE,
+    candidate_id uuid NOT NULL REFERENCES candidates ON DELETE CASCADE,
+    version      bigint NOT NULL,
+    sends        integer NOT NULL DEFAULT 1,
+    last_sent_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (device_id, candidate_id, version)
+);
 "#,
 ];
 
