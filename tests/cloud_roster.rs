@@ -1,13 +1,14 @@
 //! Rostering end to end, all real (kiosk demo, agent, Mosquitto, `cloud-bridge`, PostgreSQL): HR
-//! puts a 20-nurse ward's rota, moves an interviewed candidate to onboarding, and the solved
-//! first week — the two open nights — reaches HR's API and webhook and the store's kiosk inbox;
+//! puts a 20-nurse ward's rota; the store manager advances the demo's nurse on the kiosk (she
+//! said when she can work); HR moves her to onboarding, and the solved first week — the two open
+//! nights — reaches HR's API and webhook and the store's kiosk inbox;
 //! a changed rota re-solves it as version 2, a withdrawal cancels it as version 3. Bad rotas
 //! (API and CSV) are refused with the row named; another tenant sees nothing.
 
 use std::time::Duration;
 
 use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
-use kiosk_store::Store;
+use kiosk_store::{Decision, StationIdentity, Store};
 use serde_json::{Value, json};
 use system_tests::bridge::{self, Bridge, OTHER_TOKEN, Receiver, TOKEN};
 use system_tests::broker::Broker;
@@ -158,21 +159,43 @@ fn an_onboarding_nurse_gets_the_open_nights_on_the_kiosk_and_changes_publish_new
     assert_eq!(b.get(&week, OTHER_TOKEN).0, 404);
     assert_eq!(put(api, &path, OTHER_TOKEN, &ward(start, &[1])).0, 409);
 
-    // An interviewed candidate passes, then starts on Monday.
+    // The nurse the demo interviewed (she said "I can do nights but not Sundays"): the store
+    // manager advances her on the kiosk, and the decision reaches HR as `passed`.
+    let mut kiosk = Store::open(&database(dir.path())).expect("kiosk store");
+    let nurse = kiosk
+        .list_results(10)
+        .expect("results")
+        .into_iter()
+        .find(|r| r.role == "nurse")
+        .expect("the demo's nurse");
+    let station = StationIdentity {
+        tenant: "acme-retail".into(),
+        store_id: STORE.into(),
+        device_id: DEVICE.into(),
+    };
+    kiosk
+        .record_decision(
+            &station,
+            &nurse.interview_id,
+            Decision::Advance,
+            "reason_fit",
+            "manager",
+        )
+        .expect("decision");
     let (_, list) = b.get("/v1/candidates", TOKEN);
     let id = list
         .as_array()
-        .and_then(|l| l.iter().find(|c| c["status"] == "awaiting_review"))
+        .and_then(|l| l.iter().find(|c| c["receipt"] == nurse.receipt.as_str()))
         .and_then(|c| c["candidate_id"].as_str())
-        .expect("a candidate awaiting review")
+        .expect("the nurse in HR's list")
         .to_string();
     let status = format!("/v1/candidates/{id}/status");
-    let (code, r) = b.post(
-        &status,
-        TOKEN,
-        &json!({"status": "passed", "reason": "interview"}),
-    );
-    assert_eq!(code, 200, "{r}");
+    let rec = wait_until("the manager's advance reaches HR", LONG, || {
+        let (_, r) = b.get(&format!("/v1/candidates/{id}"), TOKEN);
+        (r["status"] == "passed", r)
+    });
+    assert_eq!(rec["availability"]["parts"], json!(["night"]), "{rec}");
+    assert_eq!(rec["availability"]["days"], json!(["weekdays"]), "{rec}");
     assert_eq!(
         b.get(&format!("/v1/candidates/{id}/roster"), TOKEN).0,
         404,

@@ -398,3 +398,55 @@ impl CloudConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> String {
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../provisioning/examples/cloud.toml"
+        ))
+        .expect("shipped example")
+    }
+
+    fn load(text: &str) -> Result<CloudConfig, ConfigError> {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("cloud.toml");
+        std::fs::write(&path, text).expect("write");
+        CloudConfig::load(&path)
+    }
+
+    #[test]
+    fn the_shipped_example_is_valid_and_rosters_with_its_rule_pack() {
+        let c = load(&example()).expect("valid");
+        let opts = c.store_options();
+        let r = opts.tenants["acme-retail"]
+            .roster
+            .as_ref()
+            .expect("rostering on");
+        assert_eq!(
+            (r.rules.region.as_str(), r.rules.min_rest_hours),
+            ("cn", 11.0)
+        );
+        assert!(r.terms.contains_key("nurse") && r.terms.contains_key("*"));
+    }
+
+    #[test]
+    fn a_roster_without_its_rule_pack_or_with_an_unknown_skill_names_the_field() {
+        let e = load(&example().replace("region = \"cn\"\nskills", "region = \"de\"\nskills"))
+            .expect_err("no de pack");
+        assert!(
+            e.to_string().contains("roster.region") && e.to_string().contains("de"),
+            "{e}"
+        );
+        let e = load(&example().replace("skills = [\"nurse\"]", "skills = [\"surgeon\"]"))
+            .expect_err("unknown skill");
+        assert!(e.to_string().contains("roster.roles.nurse.skills"), "{e}");
+        let e =
+            load(&example().replace("max_consecutive_nights = 3", "max_consecutive_nights = 0"))
+                .expect_err("bad pack");
+        assert!(e.to_string().contains("max_consecutive_nights"), "{e}");
+    }
+}

@@ -15,8 +15,8 @@ pub struct RosterText {
     pub title: String,
     /// One line per shift.
     pub shifts: Vec<String>,
-    /// One line per shift still open.
-    pub open: Vec<String>,
+    /// Per shift still open: the shift, and the rule that kept it open.
+    pub open: Vec<(String, String)>,
     /// The cloud's note (no rota, no onboarding terms).
     pub note: Option<String>,
 }
@@ -124,7 +124,7 @@ pub fn roster_text(
             } else {
                 s(x, "reason").to_string()
             };
-            format!("{} — {why}", v.join(" · "))
+            (v.join(" · "), why)
         })
         .collect();
     let note = body.get("note").and_then(Value::as_str).map(String::from);
@@ -168,21 +168,17 @@ mod tests {
             zh.shifts,
             ["周二 12-08 20:00 – 周三 08:00 · nurse · Ward 3 · 夜班 · 搭档 Li"]
         );
-        assert!(
-            zh.open[0].starts_with("周四 12-10 08:00 – 20:00") && zh.open[0].contains("休息"),
-            "{}",
-            zh.open[0]
-        );
+        let (shift, why) = &zh.open[0];
+        assert!(shift.starts_with("周四 12-10 08:00 – 20:00"), "{shift}");
+        assert!(why.contains("休息"), "{why}");
         let en = roster_text("k", &body(), &st, "en", today).unwrap();
         assert_eq!(
             en.shifts,
             ["Tue 12-08 20:00 – Wed 08:00 · nurse · Ward 3 · night · with Li"]
         );
-        assert!(
-            en.open[0].contains("1 open") && en.open[0].contains("the rule is 11 h"),
-            "{}",
-            en.open[0]
-        );
+        let (shift, why) = &en.open[0];
+        assert!(shift.contains("1 open"), "{shift}");
+        assert!(why.contains("the rule is 11 h"), "{why}");
     }
 
     #[test]

@@ -147,6 +147,24 @@ pub fn panel(p: &mut ChildSpawnerCommands, build: impl FnOnce(&mut ChildSpawnerC
     .with_children(build);
 }
 
+/// A panel as wide as the screen allows: texts inside wrap to a known width, so the panel grows
+/// with them (for long lines: rosters).
+pub fn wide_panel(p: &mut ChildSpawnerCommands, build: impl FnOnce(&mut ChildSpawnerCommands)) {
+    p.spawn((
+        Node {
+            flex_direction: FlexDirection::Column,
+            align_items: AlignItems::Center,
+            row_gap: Val::Vh(0.8),
+            padding: UiRect::all(Val::Vh(1.6)),
+            border_radius: BorderRadius::all(Val::Vh(1.5)),
+            width: Val::Percent(90.0),
+            ..default()
+        },
+        BackgroundColor(PANEL),
+    ))
+    .with_children(build);
+}
+
 /// A bar `fraction` full (level meter, countdown).
 #[derive(Component, Debug)]
 pub struct Bar;

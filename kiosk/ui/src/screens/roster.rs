@@ -52,7 +52,7 @@ fn build(commands: &mut Commands, v: &View) {
             theme::text(p, cfg.t(l, "roster_none"), 3.2, theme::MUTED);
         }
         for r in current.iter().take(3) {
-            theme::panel(p, |p| {
+            theme::wide_panel(p, |p| {
                 theme::text(p, r.title.clone(), 3.4, theme::FG);
                 if r.shifts.is_empty() {
                     theme::text(p, cfg.t(l, "roster_no_shifts"), 2.6, theme::MUTED);
@@ -63,8 +63,9 @@ fn build(commands: &mut Commands, v: &View) {
                 if !r.open.is_empty() {
                     theme::text(p, cfg.t(l, "roster_open"), 2.6, theme::ACCENT);
                 }
-                for line in r.open.iter().take(6) {
-                    theme::text(p, line.clone(), 2.2, theme::MUTED);
+                for (shift, why) in r.open.iter().take(4) {
+                    theme::text(p, shift.clone(), 2.4, theme::FG);
+                    theme::text(p, why.clone(), 2.2, theme::MUTED);
                 }
                 if let Some(n) = &r.note {
                     theme::text(p, n.clone(), 2.2, theme::MUTED);
