@@ -66,7 +66,8 @@ fn publish_all(port: u16, per: Vec<Vec<(String, Vec<u8>)>>) {
         for (k, msgs) in per.into_iter().enumerate() {
             tasks.push(tokio::spawn(async move {
                 let mut o = MqttOptions::new(format!("sim-{k:03}"), "127.0.0.1", port);
-                o.set_keep_alive(Duration::from_secs(30));
+                o.set_keep_alive(Duration::from_secs(30))
+                    .set_connection_timeout(60);
                 let (client, mut el) = AsyncClient::new(o, msgs.len() + 10);
                 let want = msgs.len();
                 for (topic, payload) in msgs {

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use bytes::Bytes;
 use cloud_store::{Incoming, Outcome, Store};
 use kiosk_protocol::{DeviceTopic, Receipt, TopicKind, downlink_kind, parse_topic, topic};
 use rumqttc::v5::mqttbytes::QoS;
@@ -155,7 +156,12 @@ async fn poll(
                     }
                 });
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
+            Ok(Event::Incoming(Packet::Publish(mut p))) => {
+                // Held until its batch commits (a flood can hold thousands): copied out of the
+                // read buffer, so a waiting message keeps only its own bytes alive, not the
+                // buffer chunk it arrived in.
+                p.topic = Bytes::copy_from_slice(&p.topic);
+                p.payload = Bytes::copy_from_slice(&p.payload);
                 if tx.send(p).is_err() {
                     return Ok(());
                 }
