@@ -33,9 +33,10 @@ pub fn validate_week(
 ) -> Result<(), RosterError> {
     let end = week.start + Duration::days(7);
     let mut employees = BTreeMap::new();
-    for e in &week.employees {
+    for (i, e) in week.employees.iter().enumerate() {
         if e.id.trim().is_empty() {
-            return err(format!("employee {:?} has no id", e.first_name));
+            // By position: names stay out of errors, which are logged.
+            return err(format!("employee number {} has no id", i + 1));
         }
         if employees.insert(e.id.as_str(), e).is_some() {
             return err(format!("employee {} is listed twice", e.id));
