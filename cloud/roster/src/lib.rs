@@ -5,6 +5,7 @@
 mod explain;
 mod lp;
 mod model;
+mod rows;
 mod rules;
 pub mod sample;
 mod solve;

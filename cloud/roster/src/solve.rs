@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::explain::{Chosen, unary, why_not};
 use crate::lp::Lp;
 use crate::model::{Demand, NewHire, Week};
+use crate::rows::{Candidate, person_rows};
 use crate::rules::{Rule, RulePack};
 use crate::validate::validate_week;
 use crate::{DayPart, RosterError};
@@ -319,50 +320,12 @@ pub(crate) fn model(
                 .then(|| lp.binary(w.buddy_first_shift))
         })
         .collect();
-    // Rest and overlap, between every pair.
-    for a in 0..eligible.len() {
-        for b in a + 1..eligible.len() {
-            if rules
-                .conflict(open[eligible[a]].d, open[eligible[b]].d)
-                .is_some()
-            {
-                lp.le(vec![(x[a], 1.0), (x[b], 1.0)], 1.0);
-            }
-        }
-    }
-    // Weekly hours.
-    let hours = eligible
+    let shifts: Vec<Candidate> = eligible
         .iter()
         .zip(&x)
-        .map(|(i, v)| (*v, open[*i].d.hours()))
+        .map(|(i, v)| (*v, open[*i].d, open[*i].day, open[*i].night))
         .collect();
-    lp.le(hours, hire.contract.max_hours_week);
-    // Shifts a day; nights in every window of one more day than the rule allows in a row.
-    let mut per_day: BTreeMap<i64, Vec<(usize, f64)>> = BTreeMap::new();
-    let mut nights_day: BTreeMap<i64, Vec<(usize, f64)>> = BTreeMap::new();
-    let mut nights = vec![];
-    for (k, i) in eligible.iter().enumerate() {
-        per_day.entry(open[*i].day).or_default().push((x[k], 1.0));
-        if open[*i].night {
-            nights_day
-                .entry(open[*i].day)
-                .or_default()
-                .push((x[k], 1.0));
-            nights.push((x[k], 1.0));
-        }
-    }
-    for (_, terms) in per_day {
-        lp.le(terms, f64::from(hire.contract.max_shifts_day));
-    }
-    let run = i64::from(rules.max_consecutive_nights);
-    for &start in nights_day.keys() {
-        let window = (start..=start + run)
-            .filter_map(|d| nights_day.get(&d))
-            .flatten()
-            .copied()
-            .collect();
-        lp.le(window, run as f64);
-    }
+    let mut nights = person_rows(&mut lp, &shifts, &hire.contract, rules);
     // Fairness: each whole night above the team's average costs.
     nights.push((extra, -1.0));
     lp.le(nights, avg.floor());

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::RosterError;
 use crate::lp::Lp;
 use crate::model::{Assignment, Week};
+use crate::rows::{Candidate, person_rows};
 use crate::rules::RulePack;
 use crate::validate::validate_week;
 
@@ -66,42 +67,19 @@ pub fn store_model(week: &Week, rules: &RulePack) -> Result<(Lp, Vec<Pair>), Ros
             by_shift.entry(s).or_default().push((v, 1.0));
             mine.push((s, v));
         }
-        for (i, (a, va)) in mine.iter().enumerate() {
-            for (b, vb) in &mine[i + 1..] {
-                if rules.conflict(&week.demand[*a], &week.demand[*b]).is_some() {
-                    lp.le(vec![(*va, 1.0), (*vb, 1.0)], 1.0);
-                }
-            }
-        }
-        lp.le(
-            mine.iter()
-                .map(|(s, v)| (*v, week.demand[*s].hours()))
-                .collect(),
-            emp.contract.max_hours_week,
-        );
-        let mut per_day: BTreeMap<i64, Vec<(usize, f64)>> = BTreeMap::new();
-        let mut nights_day: BTreeMap<i64, Vec<(usize, f64)>> = BTreeMap::new();
-        let mut nights = vec![];
-        for (s, v) in &mine {
-            let day = (week.demand[*s].start.date() - week.start).num_days();
-            per_day.entry(day).or_default().push((*v, 1.0));
-            if rules.is_night(&week.demand[*s]) {
-                nights_day.entry(day).or_default().push((*v, 1.0));
-                nights.push((*v, 1.0));
-            }
-        }
-        for (_, t) in per_day {
-            lp.le(t, f64::from(emp.contract.max_shifts_day));
-        }
-        let run = i64::from(rules.max_consecutive_nights);
-        for &start in nights_day.keys() {
-            let w = (start..=start + run)
-                .filter_map(|d| nights_day.get(&d))
-                .flatten()
-                .copied()
-                .collect();
-            lp.le(w, run as f64);
-        }
+        let shifts: Vec<Candidate> = mine
+            .iter()
+            .map(|(s, v)| {
+                let d = &week.demand[*s];
+                (
+                    *v,
+                    d,
+                    (d.start.date() - week.start).num_days(),
+                    rules.is_night(d),
+                )
+            })
+            .collect();
+        let mut nights = person_rows(&mut lp, &shifts, &emp.contract, rules);
         // Half an hour's worth per night beyond the second, so nights spread across the team.
         if nights.len() > 2 {
             let extra = lp.var(0.0, 7.0, true, -0.5);
