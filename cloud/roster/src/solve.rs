@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::explain::{Chosen, unary, why_not};
 use crate::lp::Lp;
-use crate::model::{Demand, NewHire, Week};
+use crate::model::{Demand, Employee, NewHire, Week};
 use crate::rows::{Candidate, person_rows};
 use crate::rules::{Rule, RulePack};
 use crate::validate::validate_week;
@@ -115,16 +115,11 @@ pub(crate) struct Open<'a> {
     pub buddy: Option<Buddy>,
 }
 
-fn buddy(week: &Week, d: &Demand) -> Option<Buddy> {
-    let by_id: BTreeMap<_, _> = week.demand.iter().map(|x| (x.id.as_str(), x)).collect();
-    let staff: BTreeMap<_, _> = week.employees.iter().map(|e| (e.id.as_str(), e)).collect();
-    week.assignments
-        .iter()
-        .filter_map(|a| {
-            let (o, e) = (
-                by_id.get(a.demand.as_str())?,
-                staff.get(a.employee.as_str())?,
-            );
+/// The experienced colleague of the same skill on most of `d`, among the week's assignments
+/// resolved to (shift, employee).
+fn buddy(on: &[(&Demand, &Employee)], d: &Demand) -> Option<Buddy> {
+    on.iter()
+        .filter_map(|(o, e)| {
             let overlap = (o.end.min(d.end) - o.start.max(d.start)).num_minutes();
             (e.experienced
                 && e.skills.contains(&d.skill)
@@ -148,6 +143,18 @@ pub(crate) fn open_shifts<'a>(week: &'a Week, rules: &RulePack) -> Vec<Open<'a>>
     for a in &week.assignments {
         *on.entry(a.demand.as_str()).or_default() += 1;
     }
+    let by_id: BTreeMap<_, _> = week.demand.iter().map(|x| (x.id.as_str(), x)).collect();
+    let staff: BTreeMap<_, _> = week.employees.iter().map(|e| (e.id.as_str(), e)).collect();
+    let assigned: Vec<(&Demand, &Employee)> = week
+        .assignments
+        .iter()
+        .filter_map(|a| {
+            Some((
+                *by_id.get(a.demand.as_str())?,
+                *staff.get(a.employee.as_str())?,
+            ))
+        })
+        .collect();
     let mut v: Vec<Open> = week
         .demand
         .iter()
@@ -160,7 +167,7 @@ pub(crate) fn open_shifts<'a>(week: &'a Week, rules: &RulePack) -> Vec<Open<'a>>
                 open,
                 night: rules.is_night(d),
                 day: (d.start.date() - week.start).num_days(),
-                buddy: buddy(week, d),
+                buddy: buddy(&assigned, d),
             })
         })
         .collect();
