@@ -49,16 +49,13 @@ pub struct Employee {
 
 pub use kiosk_screening::{DayKind, DayPart};
 
-/// When the candidate said they can work (the kiosk's `availability` answer). An empty set
-/// means they did not restrict it.
+/// When the new hire can work: the kiosk's `availability` answer (its parts and days, the same
+/// JSON fields), plus preferences.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Availability {
-    /// Parts of the day they can work; empty = any.
-    #[serde(default)]
-    pub parts: BTreeSet<DayPart>,
-    /// Weekdays and/or weekend; empty = any.
-    #[serde(default)]
-    pub days: BTreeSet<DayKind>,
+    /// Parts of the day and days they can work, as the kiosk read them; empty = any.
+    #[serde(flatten)]
+    pub can: kiosk_screening::Availability,
     /// Parts of the day they would rather work (a preference, not a rule).
     #[serde(default)]
     pub prefers: BTreeSet<DayPart>,

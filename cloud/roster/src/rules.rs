@@ -209,8 +209,9 @@ impl RulePack {
             Weekday::Sat | Weekday::Sun => DayKind::Weekend,
             _ => DayKind::Weekdays,
         };
-        (a.parts.is_empty() || a.parts.contains(&self.part(d)))
-            && (a.days.is_empty() || a.days.contains(&kind))
+        let can = &a.can;
+        (can.parts.is_empty() || can.parts.contains(&self.part(d)))
+            && (can.days.is_empty() || can.days.contains(&kind))
     }
 
     /// Whether two shifts of one person conflict, and by which rule: they overlap, or the rest

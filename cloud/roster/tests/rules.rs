@@ -9,6 +9,14 @@ use cloud_roster::{
     RosterError, Rule, RulePack, Week, solve_new_hire, validate_week,
 };
 
+/// What the kiosk read: these parts of the day and days.
+fn kiosk_availability(parts: &[DayPart], days: &[DayKind]) -> kiosk_screening::Availability {
+    kiosk_screening::Availability {
+        parts: parts.iter().copied().collect(),
+        days: days.iter().copied().collect(),
+    }
+}
+
 fn monday() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()
 }
@@ -141,7 +149,7 @@ fn a_nurse_who_accepts_nights_gets_the_two_open_nights_with_rest_between() {
 #[test]
 fn a_nurse_who_refuses_nights_gets_no_night_and_each_open_night_says_why() {
     let refuses = Availability {
-        parts: [DayPart::Morning, DayPart::Afternoon].into(),
+        can: kiosk_availability(&[DayPart::Morning, DayPart::Afternoon], &[]),
         ..Default::default()
     };
     let r = solve_new_hire(
@@ -171,7 +179,7 @@ fn a_nurse_who_refuses_nights_gets_no_night_and_each_open_night_says_why() {
         &w,
         &hire(
             Availability {
-                parts: [DayPart::Morning].into(),
+                can: kiosk_availability(&[DayPart::Morning], &[]),
                 ..Default::default()
             },
             contract(40.0),
@@ -214,7 +222,7 @@ fn availability_days_keep_a_weekday_only_hire_off_the_weekend() {
         shift("sat", 5, 8, 8, "nurse", 1),
     ]);
     let a = Availability {
-        days: [DayKind::Weekdays].into(),
+        can: kiosk_availability(&[], &[DayKind::Weekdays]),
         ..Default::default()
     };
     let r = solve_new_hire(&w, &hire(a, contract(40.0)), &RulePack::default()).unwrap();
