@@ -239,6 +239,10 @@ fn an_onboarding_nurse_gets_the_open_nights_on_the_kiosk_and_changes_publish_new
     })
     .expect("hook");
     assert_eq!(demands(&hook["data"]), ["night-1", "night-4"], "{hook}");
+    assert!(
+        hook["data"].get("employee").is_none() && hook["data"].get("first_name").is_none(),
+        "webhook bodies carry no names: {hook}"
+    );
     let (v, held) = wait_until("the kiosk holds version 1", LONG, || {
         let r = on_kiosk(dir.path(), &id);
         (r.as_ref().is_some_and(|(v, _)| *v == 1), r)

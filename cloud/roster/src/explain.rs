@@ -1,5 +1,6 @@
 //! Why a shift was not given: the one-shift rules before solving, and after solving the rule
-//! the chosen shifts leave no room under — named, with the numbers that decided it.
+//! the chosen shifts leave no room under — named, with the numbers that decided it. The new
+//! hire is never named in a reason (reasons are copied to HR and the kiosk; names get deleted).
 
 use std::collections::BTreeSet;
 
@@ -29,10 +30,7 @@ pub(crate) fn unary(o: &Open, hire: &NewHire, rules: &RulePack) -> Option<(Rule,
     if !hire.skills.contains(&d.skill) {
         return Some((
             Rule::Skill,
-            format!(
-                "needs {:?}, which {} does not have",
-                d.skill, hire.first_name
-            ),
+            format!("needs {:?}, which the new hire does not have", d.skill),
         ));
     }
     if !rules.available(&hire.availability, d) {
@@ -44,16 +42,13 @@ pub(crate) fn unary(o: &Open, hire: &NewHire, rules: &RulePack) -> Option<(Rule,
         };
         return Some((
             Rule::Availability,
-            format!(
-                "a {day} {part} shift; {} said they cannot work then",
-                hire.first_name
-            ),
+            format!("a {day} {part} shift; the new hire said they cannot work then"),
         ));
     }
     if hire.unavailable.contains(&d.start.date()) {
         return Some((
             Rule::Unavailable,
-            format!("{} cannot work on {}", hire.first_name, d.start.date()),
+            format!("the new hire cannot work on {}", d.start.date()),
         ));
     }
     if o.night && !c.nights_allowed {
@@ -112,8 +107,7 @@ pub(crate) fn why_not(
                 return (
                     Rule::Overlap,
                     format!(
-                        "overlaps {}'s shift {} ({} – {})",
-                        hire.first_name,
+                        "overlaps the new hire's shift {} ({} – {})",
                         c.d.id,
                         hm(c.d.start),
                         hm(c.d.end)
@@ -157,8 +151,8 @@ pub(crate) fn why_not(
         return (
             Rule::MaxShiftsDay,
             format!(
-                "{} already has {same_day} shift(s) that day; the contract allows {}",
-                hire.first_name, hire.contract.max_shifts_day
+                "the new hire already has {same_day} shift(s) that day; the contract allows {}",
+                hire.contract.max_shifts_day
             ),
         );
     }
@@ -191,8 +185,7 @@ pub(crate) fn why_not(
         return (
             Rule::Fairness,
             format!(
-                "{} already has {nights} night(s); the team averages {avg:.1} a head",
-                hire.first_name
+                "the new hire already has {nights} night(s); the team averages {avg:.1} a head"
             ),
         );
     }
@@ -203,8 +196,8 @@ pub(crate) fn why_not(
         return (
             Rule::Buddy,
             format!(
-                "left so {}'s first shift is with {} ({})",
-                hire.first_name, b.first_name, b.skill
+                "left so the new hire's first shift is with {} ({})",
+                b.first_name, b.skill
             ),
         );
     }

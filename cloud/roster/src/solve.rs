@@ -258,8 +258,8 @@ pub fn solve_new_hire(
             (None, true) => (
                 Rule::Overlap,
                 format!(
-                    "{} takes one of its {} open places; one person cannot take two",
-                    hire.first_name, o.open
+                    "the new hire takes one of its {} open places; one person cannot take two",
+                    o.open
                 ),
             ),
             (None, false) => why_not(o, &chosen, hire, rules, avg),

@@ -166,6 +166,10 @@ fn a_nurse_who_refuses_nights_gets_no_night_and_each_open_night_says_why() {
         "{}",
         r.unfilled[0].reason
     );
+    assert!(
+        r.unfilled.iter().all(|u| !u.reason.contains("Mei")),
+        "reasons never name the new hire: {r:#?}"
+    );
 
     // The same nurse with an open day shift gets it.
     let mut w = ward();

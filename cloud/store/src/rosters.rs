@@ -246,7 +246,7 @@ pub(crate) async fn on_withdrawn(
     )
     .await?;
     if policy.webhooks {
-        webhooks::enqueue(tx, tenant, "roster.published", body).await?;
+        webhooks::enqueue(tx, tenant, "roster.published", without_name(body)).await?;
     }
     Ok(())
 }
@@ -446,9 +446,19 @@ async fn solve(
     )
     .await?;
     if policy.webhooks {
-        webhooks::enqueue(tx, tenant, "roster.published", body).await?;
+        webhooks::enqueue(tx, tenant, "roster.published", without_name(body)).await?;
     }
     Ok(())
+}
+
+/// The webhook's copy of a roster: no name (webhook bodies carry ids; HR reads the record with
+/// the API), so nothing personal is left in the outbox for a deletion to miss.
+fn without_name(mut body: Value) -> Value {
+    if let Some(o) = body.as_object_mut() {
+        o.remove("first_name");
+        o.remove("employee");
+    }
+    body
 }
 
 /// The roster message: what the kiosk shows, HR's webhook carries and the API returns.
