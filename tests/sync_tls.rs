@@ -1,6 +1,9 @@
 //! mTLS to a real Mosquitto configured like production (provisioning/mosquitto): the right
 //! certificates deliver; a wrong client certificate, a wrong CA or another device's identity are
-//! refused, data keeps queueing, and `sync-agent status` says why.
+//! refused, data keeps queueing, and `sync-agent status` says why. A certificate names the whole
+//! device path (tenant/store/device): the same device id under another tenant cannot publish
+//! here, another store's device cannot read this one's downlink, and no client can take over
+//! this device's session by its client id.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,12 +31,25 @@ fn make_certs(out: &Path, devices: &[&str]) {
     assert!(status.success());
 }
 
-/// A broker with the shipped ACL on a TLS listener, plus a plain loopback listener for the test's cloud.
+/// This station's device path, as its certificate names it.
+const THIS: &str = "acme-retail/sh-pudong-001/kiosk-01";
+
+/// A device's certificate and key files in `certs` (make-certs.sh names them after the path).
+fn cert(certs: &Path, path: &str) -> (PathBuf, PathBuf) {
+    let name = path.replace('/', "_");
+    (
+        certs.join(format!("{name}.crt")),
+        certs.join(format!("{name}.key")),
+    )
+}
+
+/// A broker with the shipped ACL and identity settings on a TLS listener, plus a plain loopback
+/// listener for the test's cloud.
 fn tls_broker(dir: &Path, certs: &Path) -> (Broker, u16) {
     let cloud_port = free_port();
     let acl = provisioning().join("mosquitto/kiosk.acl");
     let tls = format!(
-        "cafile {c}/ca.crt\ncertfile {c}/broker.crt\nkeyfile {c}/broker.key\nrequire_certificate true\nuse_identity_as_username true\nacl_file {}\n",
+        "cafile {c}/ca.crt\ncertfile {c}/broker.crt\nkeyfile {c}/broker.key\nrequire_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\nacl_file {}\n",
         acl.display(),
         c = certs.display()
     );
@@ -45,7 +61,7 @@ fn tls_broker(dir: &Path, certs: &Path) -> (Broker, u16) {
     (broker, cloud_port)
 }
 
-fn with_tls(station: &Path, port: u16, ca: &Path, cert: &Path, key: &Path) {
+fn with_tls(station: &Path, port: u16, ca: &Path, (cert, key): (PathBuf, PathBuf)) {
     configure_broker(station, port, FAST_SYNC);
     let text = std::fs::read_to_string(station).expect("station");
     let text = text.replacen(
@@ -88,21 +104,15 @@ fn only_the_right_certificates_get_through() {
     let dir = tempfile::tempdir().expect("tmp");
     let good = dir.path().join("certs");
     let rogue = dir.path().join("rogue");
-    make_certs(&good, &["kiosk-01", "kiosk-02"]);
-    make_certs(&rogue, &["kiosk-01"]);
+    make_certs(&good, &[THIS, "acme-retail/sh-pudong-001/kiosk-02"]);
+    make_certs(&rogue, &[THIS]);
     let (broker, cloud_port) = tls_broker(dir.path(), &good);
     let cloud = Cloud::start(cloud_port);
 
     // The right CA and this device's certificate: delivered.
     let ok_dir = dir.path().join("ok");
     let st = station(&ok_dir);
-    with_tls(
-        &st,
-        broker.port,
-        &good.join("ca.crt"),
-        &good.join("kiosk-01.crt"),
-        &good.join("kiosk-01.key"),
-    );
+    with_tls(&st, broker.port, &good.join("ca.crt"), cert(&good, THIS));
     produce(&st, 1);
     let agent = start_agent(&st, &ok_dir.join("agent.log"));
     wait_until("delivery over mTLS", LIMIT, || {
@@ -117,13 +127,7 @@ fn only_the_right_certificates_get_through() {
     // A client certificate from another CA: the broker refuses the handshake.
     let bad_dir = dir.path().join("bad-client");
     let st = station(&bad_dir);
-    with_tls(
-        &st,
-        broker.port,
-        &good.join("ca.crt"),
-        &rogue.join("kiosk-01.crt"),
-        &rogue.join("kiosk-01.key"),
-    );
+    with_tls(&st, broker.port, &good.join("ca.crt"), cert(&rogue, THIS));
     produce(&st, 1);
     let agent = start_agent(&st, &bad_dir.join("agent.log"));
     refused(
@@ -136,27 +140,20 @@ fn only_the_right_certificates_get_through() {
     // Trusting another CA: the agent refuses the broker (server pinning).
     let bad_ca = dir.path().join("bad-ca");
     let st = station(&bad_ca);
-    with_tls(
-        &st,
-        broker.port,
-        &rogue.join("ca.crt"),
-        &good.join("kiosk-01.crt"),
-        &good.join("kiosk-01.key"),
-    );
+    with_tls(&st, broker.port, &rogue.join("ca.crt"), cert(&good, THIS));
     produce(&st, 1);
     let agent = start_agent(&st, &bad_ca.join("agent.log"));
     refused(&st, "an untrusted broker", "TLS");
     drop(agent);
 
-    // Another device's valid certificate cannot write this device's topics (ACL, %u = CN).
+    // Another device's valid certificate cannot write this device's topics (ACL, %u = CN = path).
     let other = dir.path().join("other-device");
     let st = station(&other);
     with_tls(
         &st,
         broker.port,
         &good.join("ca.crt"),
-        &good.join("kiosk-02.crt"),
-        &good.join("kiosk-02.key"),
+        cert(&good, "acme-retail/sh-pudong-001/kiosk-02"),
     );
     produce(&st, 1);
     let agent = start_agent(&st, &other.join("agent.log"));
@@ -181,4 +178,150 @@ fn only_the_right_certificates_get_through() {
         "nothing from the impostor reached the cloud"
     );
     drop(agent);
+}
+
+/// A raw MQTT client over mTLS with a device's certificate and a client id of its choosing;
+/// records the topics of what it receives.
+struct RawTls {
+    _runtime: tokio::runtime::Runtime,
+    client: rumqttc::v5::AsyncClient,
+    received: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    subscribed: std::sync::mpsc::Receiver<()>,
+}
+
+impl RawTls {
+    fn connect(port: u16, client_id: &str, ca: &Path, (cert, key): (PathBuf, PathBuf)) -> Self {
+        use rumqttc::v5::mqttbytes::v5::Packet;
+        use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("rt");
+        let mut o = MqttOptions::new(client_id, "localhost", port);
+        let read = |p: &Path| std::fs::read(p).expect("cert file");
+        o.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Simple {
+                ca: read(ca),
+                alpn: None,
+                client_auth: Some((read(&cert), read(&key))),
+            },
+        ));
+        let (client, mut el) = AsyncClient::new(o, 16);
+        let received: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let (tx, subscribed) = std::sync::mpsc::channel();
+        let r = received.clone();
+        runtime.spawn(async move {
+            loop {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => r
+                        .lock()
+                        .expect("lock")
+                        .push(String::from_utf8_lossy(&p.topic).to_string()),
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = tx.send(());
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        Self {
+            _runtime: runtime,
+            client,
+            received,
+            subscribed,
+        }
+    }
+
+    fn subscribe(&self, filter: &str) {
+        self.client
+            .try_subscribe(filter, rumqttc::v5::mqttbytes::QoS::AtLeastOnce)
+            .expect("subscribe queued");
+        self.subscribed
+            .recv_timeout(LIMIT)
+            .expect("the broker answered the subscription");
+    }
+}
+
+#[test]
+fn a_certificate_reaches_only_its_own_tenant_store_and_session() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let certs = dir.path().join("certs");
+    let other_tenant = "other-retail/sh-pudong-001/kiosk-01";
+    let other_store = "acme-retail/sh-xuhui-002/kiosk-01";
+    let neighbour = "acme-retail/sh-pudong-001/kiosk-02";
+    make_certs(&certs, &[THIS, other_tenant, other_store, neighbour]);
+    let ca = certs.join("ca.crt");
+    let (broker, cloud_port) = tls_broker(dir.path(), &certs);
+    let cloud = Cloud::start(cloud_port);
+
+    // This device, with its own certificate, delivers.
+    let own = dir.path().join("own");
+    let st = station(&own);
+    with_tls(&st, broker.port, &ca, cert(&certs, THIS));
+    produce(&st, 1);
+    let _agent = start_agent(&st, &own.join("agent.log"));
+    wait_until("delivery over mTLS", LIMIT, || {
+        (cloud.unique().len() == 4, cloud.unique().len())
+    });
+
+    // The same device id under another tenant: a valid certificate, and still not authorised to
+    // publish here. The events are kept, not quarantined, and nothing reaches the cloud.
+    let cross = dir.path().join("cross-tenant");
+    let st2 = station(&cross);
+    with_tls(&st2, broker.port, &ca, cert(&certs, other_tenant));
+    produce(&st2, 1);
+    let _impostor = start_agent(&st2, &cross.join("agent.log"));
+    let s = wait_until("the cross-tenant refusal", LIMIT, || {
+        let s = agent_status(&st2);
+        let refused = s["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("NotAuthorized"));
+        (refused, s)
+    });
+    assert_eq!(
+        (s["backlog"].as_i64(), s["quarantined"].as_i64()),
+        (Some(4), Some(0)),
+        "{s}"
+    );
+
+    // Another store's device of the same name subscribes to this device's downlink, and the
+    // next kiosk in this store connects with this device's client id: neither reads anything,
+    // and this device's session is not taken over.
+    let spy = RawTls::connect(broker.port, "kiosk-01", &ca, cert(&certs, other_store));
+    spy.subscribe("kiosk/v1/acme-retail/sh-pudong-001/kiosk-01/down/#");
+    let thief = RawTls::connect(broker.port, "kiosk-01", &ca, cert(&certs, neighbour));
+    thief.subscribe("kiosk/v1/acme-retail/sh-pudong-001/kiosk-01/down/#");
+    std::thread::sleep(Duration::from_secs(1));
+    cloud.send(
+        "kiosk/v1/acme-retail/sh-pudong-001/kiosk-01/down/config",
+        br#"{"version": 7, "body": {"pass_threshold": 61}}"#,
+        false,
+    );
+    wait_until("the device itself got its downlink", LIMIT, || {
+        let got = kiosk_store::Store::open(&system_tests::database(&own))
+            .expect("store")
+            .inbox_get("config", "station")
+            .expect("inbox")
+            .map(|d| d.0);
+        (got == Some(7), got)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        spy.received.lock().expect("lock").is_empty()
+            && thief.received.lock().expect("lock").is_empty(),
+        "another store's device read this device's downlink"
+    );
+    produce(&st, 1);
+    wait_until("this device still delivering", LIMIT, || {
+        (cloud.unique().len() == 8, cloud.unique().len())
+    });
+    let log = std::fs::read_to_string(own.join("agent.log")).unwrap_or_default();
+    assert_eq!(
+        log.matches(" connected to ").count(),
+        1,
+        "the session was never taken over:\n{log}"
+    );
 }

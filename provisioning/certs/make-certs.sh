@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Makes a certificate authority, a broker certificate and one client certificate per device, for
-# Mosquitto with `require_certificate true` + `use_identity_as_username true` (the certificate's
-# CN is the MQTT username the ACL's %u stands for, so the CN must be the device id).
+# Mosquitto with `require_certificate true` + `use_identity_as_username true` +
+# `use_username_as_clientid true`: the certificate's CN is the device's whole path,
+# TENANT/STORE/DEVICE, which becomes its MQTT username and client id, and the ACL's %u stands for
+# it — so a certificate reaches only its own tenant's, store's and device's topics, and no device
+# can take over another's session.
 #
-#   make-certs.sh OUT_DIR BROKER_HOST DEVICE_ID [DEVICE_ID ...]
+#   make-certs.sh OUT_DIR BROKER_HOST TENANT/STORE/DEVICE [TENANT/STORE/DEVICE ...]
+#
+# A device's files are named after its path with "/" as "_": acme_s1_kiosk-01.{crt,key}.
 #
 # Re-running keeps an existing CA (so existing device certificates stay valid) and adds what is
 # missing. For production, keep ca.key offline and issue device certificates at provisioning time.
 set -euo pipefail
-[ $# -ge 3 ] || { echo "usage: $0 OUT_DIR BROKER_HOST DEVICE_ID [DEVICE_ID ...]" >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: $0 OUT_DIR BROKER_HOST TENANT/STORE/DEVICE [TENANT/STORE/DEVICE ...]" >&2; exit 2; }
 out=$1; host=$2; shift 2
 command -v openssl >/dev/null || { echo "error: openssl is missing (apt-get install openssl)" >&2; exit 1; }
 mkdir -p "$out"; cd "$out"
@@ -24,7 +29,8 @@ fi
 issue() { # name CN extensions
     local name=$1 cn=$2 ext=$3
     [ -f "$name.crt" ] && return 0
-    openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$cn" 2>/dev/null
+    # "/" separates -subj's fields: a device path's slashes are escaped.
+    openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=${cn//\//\\/}" 2>/dev/null
     printf '%b' "$ext" > "$name.ext"
     openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$name.crt" \
         -days $days -extfile "$name.ext" 2>/dev/null
@@ -36,6 +42,10 @@ san="DNS:$host"
 case "$host" in *[!0-9.]*) ;; *) san="IP:$host" ;; esac
 issue broker "$host" "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=$san,DNS:localhost,IP:127.0.0.1\n"
 for device in "$@"; do
-    issue "$device" "$device" "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n"
+    [[ "$device" =~ ^[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+$ ]] || {
+        echo "error: '$device' is not TENANT/STORE/DEVICE (letters, digits, - and _ in each part)" >&2
+        exit 2
+    }
+    issue "${device//\//_}" "$device" "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n"
 done
 echo "certificates in $(pwd): ca.crt, broker.{crt,key}, and {crt,key} for: $*"
