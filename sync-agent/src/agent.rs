@@ -55,6 +55,10 @@ pub struct Agent {
     retry_at: Option<Instant>,
     broker_max_packet: Option<u32>,
     backoff: Backoff,
+    /// Delay before refused events are offered again; grows while refusals go on.
+    hold_backoff: Backoff,
+    /// Quarantined events at the last look.
+    quarantined: i64,
     state: SyncState,
     state_saved: Instant,
     receipts_checked: Instant,
@@ -76,6 +80,11 @@ impl Agent {
                 Duration::from_millis(settings.backoff_initial_ms),
                 Duration::from_secs(settings.backoff_max_s),
             ),
+            hold_backoff: Backoff::new(
+                Duration::from_millis(settings.backoff_initial_ms * 4),
+                Duration::from_secs(settings.backoff_max_s),
+            ),
+            quarantined: 0,
             state: SyncState {
                 pid: i64::from(std::process::id()),
                 ..SyncState::default()
@@ -176,6 +185,12 @@ impl Agent {
             self.station.config.broker.host,
             self.station.config.broker.port
         );
+        if self.station.tls.is_none() && !self.station.config.broker.is_loopback() {
+            tracing::warn!(
+                "plain MQTT to {}: candidates' data crosses the network unencrypted (insecure_plaintext = true); configure TLS",
+                self.station.config.broker.host
+            );
+        }
         self.connected = true;
         self.backoff.reset();
         self.forget_in_flight();
@@ -212,21 +227,26 @@ impl Agent {
             Some(Tracked::Outbox(seq)) => {
                 self.outbox_in_flight = self.outbox_in_flight.saturating_sub(1);
                 match ack.reason {
-                    PubAckReason::Success => self.acks.push(seq),
-                    // Nobody in the cloud holds a subscription (its session is gone): the broker
-                    // would drop the event. Not the event's fault: kept, offered again later.
-                    PubAckReason::NoMatchingSubscribers => {
-                        self.state.last_error = Some(
-                            "no cloud subscriber is listening yet; events are kept and sent again"
-                                .into(),
-                        );
-                        self.retry_later();
+                    PubAckReason::Success => {
+                        self.acks.push(seq);
+                        self.hold_backoff.reset();
                     }
-                    PubAckReason::NotAuthorized => self.refuse(
-                        seq,
-                        "broker refused the event: NotAuthorized — its ACL does not let this device write here; the client certificate's CN must equal station.device_id",
+                    // The event's own fault: counted, and set aside after `max_attempts`.
+                    reason @ (PubAckReason::TopicNameInvalid
+                    | PubAckReason::PayloadFormatInvalid) => {
+                        self.refuse(seq, &format!("broker refused the event: {reason:?}"));
+                    }
+                    // The broker's or the ACL's problem, not the event's: kept, and offered again
+                    // after a delay that grows while the refusals go on.
+                    PubAckReason::NoMatchingSubscribers => self.hold(
+                        "no cloud subscriber is listening yet; events are kept and sent again",
                     ),
-                    reason => self.refuse(seq, &format!("broker refused the event: {reason:?}")),
+                    PubAckReason::NotAuthorized => self.hold(
+                        "broker refused the event: NotAuthorized — its ACL does not let this device write here (the client certificate's CN must be this station's tenant/store_id/device_id); events are kept and sent again",
+                    ),
+                    reason => self.hold(&format!(
+                        "broker refused the event: {reason:?}; events are kept and sent again"
+                    )),
                 }
             }
             Some(Tracked::Other) => {}
@@ -245,20 +265,11 @@ impl Agent {
         let parsed = match self.topics.downlink_kind(&topic) {
             Some(kind) => downlink::parse(kind, &p.payload),
             None => Err(format!("not a downlink topic of this device: {topic}")),
-        };
+        }
+        .and_then(|d| self.check_version(&d).map(|()| d))
+        .and_then(|d| downlink::forget_request(&d).map(|f| (d, f)));
         let stored = match parsed {
-            Ok(d) => self
-                .store
-                .inbox_apply(&d.kind, &d.key, d.version, &d.payload)
-                .map(|outcome| {
-                    tracing::info!(
-                        kind = d.kind,
-                        key = d.key,
-                        version = d.version,
-                        ?outcome,
-                        "downlink"
-                    );
-                }),
+            Ok((d, forget)) => self.apply_downlink(&d, forget.as_ref()),
             Err(reason) => {
                 tracing::warn!(%topic, %reason, "rejected downlink message");
                 let mut body = Map::new();
@@ -288,6 +299,59 @@ impl Agent {
                 self.state.last_error = Some(format!("cannot store a downlink message: {e}"));
             }
         }
+    }
+
+    /// Refuses a version absurdly far ahead of the one held (more than `max_version_jump`; for a
+    /// first document, more than [`downlink::MAX_FIRST_VERSION`]): stored, it would pin the
+    /// document, since only a newer version replaces it.
+    fn check_version(&self, d: &downlink::Downlink) -> Result<(), String> {
+        let held = match self.store.inbox_get(&d.kind, &d.key) {
+            Ok(held) => held.map(|(v, _)| v),
+            // Not decided here: storing it fails the same way and the broker redelivers it.
+            Err(_) => return Ok(()),
+        };
+        let limit = held.map_or(downlink::MAX_FIRST_VERSION, |v| {
+            v.saturating_add(self.settings.max_version_jump)
+        });
+        if d.version > limit {
+            return Err(format!(
+                "version {} of {} `{}` is too far ahead of the version held ({}): at most {limit} is accepted",
+                d.version,
+                d.kind,
+                d.key,
+                held.map_or("none".to_string(), |v| v.to_string())
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stores a valid downlink message; a deletion request is carried out first (in its own
+    /// transaction, with its `deletion_completed` event), so the inbox records only what was done.
+    fn apply_downlink(
+        &mut self,
+        d: &downlink::Downlink,
+        forget: Option<&kiosk_store::ForgetRequest>,
+    ) -> Result<(), kiosk_store::StoreError> {
+        if let Some(f) = forget {
+            let done = self.store.forget(&self.identity, f)?;
+            if !done.wal_truncated {
+                tracing::warn!(
+                    request = done.request_id,
+                    "another process was reading the database: its log is emptied at the next checkpoint"
+                );
+            }
+        }
+        let outcome = self
+            .store
+            .inbox_apply(&d.kind, &d.key, d.version, &d.payload)?;
+        tracing::info!(
+            kind = d.kind,
+            key = d.key,
+            version = d.version,
+            ?outcome,
+            "downlink"
+        );
+        Ok(())
     }
 
     /// The cloud committed these events: they are delivered. Acked to the broker after the
@@ -333,6 +397,22 @@ impl Agent {
         }
     }
 
+    /// Quarantined events put back by `sync-agent release` sit behind the cursor: when the
+    /// quarantine shrinks, everything unacked is offered again from the first row.
+    fn notice_released(&mut self) {
+        let Ok(now) = self.store.outbox_backlog().map(|b| b.quarantined) else {
+            return;
+        };
+        if now < self.quarantined {
+            tracing::info!(
+                released = self.quarantined - now,
+                "quarantined events released"
+            );
+            self.retry_at = Some(Instant::now());
+        }
+        self.quarantined = now;
+    }
+
     /// Counts a refusal; quarantines the event after `max_attempts` so it stops blocking the queue.
     fn refuse(&mut self, seq: i64, reason: &str) {
         tracing::warn!(seq, reason, "event refused");
@@ -342,16 +422,34 @@ impl Agent {
             Err(e) => return tracing::error!("cannot record a refusal: {e}"),
         };
         if attempts >= self.settings.max_attempts {
-            let result = self.store.outbox_quarantine(seq, reason).and_then(|()| {
-                let mut body = Map::new();
-                body.insert("seq".into(), Value::from(seq));
-                body.insert("reason".into(), Value::from(reason));
-                body.insert("attempts".into(), Value::from(attempts));
+            let result = self.store.outbox_quarantine(seq, reason).and_then(|q| {
+                // A report is never reported: a refused report would breed another.
+                let Some((event_id, event_type)) =
+                    q.filter(|(_, t)| t != kiosk_protocol::event_type::EVENT_QUARANTINED)
+                else {
+                    return Ok(());
+                };
+                let body = kiosk_protocol::EventQuarantinedBody {
+                    seq,
+                    event_id: Some(event_id),
+                    event_type: Some(event_type),
+                    reason: reason.to_string(),
+                    attempts,
+                };
+                let body = match serde_json::to_value(body) {
+                    Ok(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
                 self.store
-                    .enqueue_event(&self.identity, "event_quarantined", body)
+                    .enqueue_event(
+                        &self.identity,
+                        kiosk_protocol::event_type::EVENT_QUARANTINED,
+                        body,
+                    )
+                    .map(drop)
             });
             match result {
-                Ok(_) => tracing::error!(seq, attempts, reason, "event quarantined"),
+                Ok(()) => tracing::error!(seq, attempts, reason, "event quarantined"),
                 Err(e) => tracing::error!("cannot quarantine event {seq}: {e}"),
             }
         } else {
@@ -359,10 +457,23 @@ impl Agent {
         }
     }
 
-    /// Offers every unacked event again once nothing is in flight and a short delay has passed.
+    /// A refusal that is not the event's fault: the event stays in the queue, `status` says why,
+    /// and everything unacked is offered again after a growing delay.
+    fn hold(&mut self, reason: &str) {
+        if self.state.last_error.as_deref() != Some(reason) {
+            tracing::warn!(reason, "events held back");
+        }
+        self.state.last_error = Some(reason.to_string());
+        self.retry_later();
+    }
+
+    /// Offers every unacked event again once nothing is in flight and a delay has passed; the
+    /// delay doubles with each refusal in a row (full jitter), up to `backoff_max_s`.
     fn retry_later(&mut self) {
-        let at = Instant::now() + Duration::from_millis(self.settings.backoff_initial_ms * 4);
-        self.retry_at = Some(self.retry_at.map_or(at, |t| t.min(at)));
+        if self.retry_at.is_some() {
+            return;
+        }
+        self.retry_at = Some(Instant::now() + self.hold_backoff.next_delay());
     }
 
     /// Hands unsent outbox rows to the client, up to the window.
@@ -430,6 +541,7 @@ impl Agent {
         self.flush_acks();
         if self.connected && self.receipts_checked.elapsed() >= Duration::from_secs(1) {
             self.resend_unconfirmed();
+            self.notice_released();
         }
         if self.retry_at.is_some_and(|t| Instant::now() >= t) && self.outbox_in_flight == 0 {
             self.retry_at = None;

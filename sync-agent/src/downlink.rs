@@ -4,10 +4,21 @@
 //! `…/{device}/down/{kind}`. `key` defaults to `station` for `config`. Anything else is rejected
 //! with a reason: the agent reports it upstream and keeps running.
 
+use kiosk_protocol::DeletionRequestBody;
+use kiosk_store::{ForgetRequest, ForgetTarget, RequestedBy};
 use serde_json::Value;
 
 /// Largest downlink message accepted.
-pub const MAX_BYTES: usize = 256 * 1024;
+pub const MAX_BYTES: usize = kiosk_protocol::MAX_DOWNLINK_BYTES;
+
+/// Largest MQTT packet this device takes, announced in CONNECT: a downlink message at the limit
+/// plus room for its topic and properties. An MQTT v5 broker drops a larger message for this
+/// device instead of sending it (rumqttc's default, 10 KiB, made a larger roster break the
+/// connection on every redelivery).
+pub const MAX_PACKET_BYTES: u32 = (MAX_BYTES + 8 * 1024) as u32;
+
+/// Highest version accepted for a document the device does not hold yet.
+pub const MAX_FIRST_VERSION: i64 = 1 << 31;
 
 /// Kinds of downlink message the inbox takes.
 pub const KINDS: [&str; 3] = ["config", "roster", "deletion_request"];
@@ -67,6 +78,39 @@ pub fn parse(kind: &str, payload: &[u8]) -> Result<Downlink, String> {
     })
 }
 
+/// For a `deletion_request`, what to forget: the interview it names, else the receipt code.
+/// `Ok(None)` for the other kinds.
+pub fn forget_request(d: &Downlink) -> Result<Option<ForgetRequest>, String> {
+    if d.kind != kiosk_protocol::downlink_kind::DELETION_REQUEST {
+        return Ok(None);
+    }
+    let v: Value = serde_json::from_str(&d.payload).map_err(|e| e.to_string())?;
+    let body: DeletionRequestBody = serde_json::from_value(v["body"].clone())
+        .map_err(|e| format!("not a deletion request: {e}"))?;
+    if body.request_id != d.key {
+        return Err(format!(
+            "the deletion request's id {} is not its key {}",
+            body.request_id, d.key
+        ));
+    }
+    let mut targets = Vec::new();
+    if !body.interview.value.trim().is_empty() {
+        targets.push(ForgetTarget::Interview(body.interview.value));
+    }
+    if !body.receipt.trim().is_empty() {
+        targets.push(ForgetTarget::Receipt(body.receipt));
+    }
+    if targets.is_empty() {
+        return Err("the deletion request names neither an interview nor a receipt code".into());
+    }
+    Ok(Some(ForgetRequest {
+        request_id: body.request_id,
+        targets,
+        cloud_candidate_id: body.candidate_id,
+        requested_by: RequestedBy::Cloud,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +155,46 @@ mod tests {
                 .expect_err("too big")
                 .contains("limit")
         );
+    }
+
+    #[test]
+    fn deletion_requests_name_the_interview_then_the_receipt() {
+        let msg = |body: &str| {
+            parse(
+                "deletion_request",
+                format!(r#"{{"version":1,"key":"r-1","body":{body}}}"#).as_bytes(),
+            )
+            .expect("valid downlink")
+        };
+        let req = forget_request(&msg(
+            r#"{"request_id":"r-1","interview":{"value":"i-9","scheme":"kiosk_interview_id"},
+                "receipt":"AB12-CD34","requested_at":"2026-12-06T10:00:00Z","candidate_id":"c-5"}"#,
+        ))
+        .expect("readable")
+        .expect("a deletion");
+        assert_eq!(
+            req.targets,
+            vec![
+                ForgetTarget::Interview("i-9".into()),
+                ForgetTarget::Receipt("AB12-CD34".into())
+            ]
+        );
+        assert_eq!(req.cloud_candidate_id.as_deref(), Some("c-5"));
+        for (body, why) in [
+            (r#"{"request_id":"r-1"}"#, "not a deletion request"),
+            (
+                r#"{"request_id":"r-2","interview":{"value":"i","scheme":"s"},"receipt":"","requested_at":""}"#,
+                "is not its key",
+            ),
+            (
+                r#"{"request_id":"r-1","interview":{"value":" ","scheme":"s"},"receipt":"","requested_at":""}"#,
+                "neither",
+            ),
+        ] {
+            let err = forget_request(&msg(body)).expect_err(why);
+            assert!(err.contains(why), "{err}");
+        }
+        let config = parse("config", br#"{"version":1,"body":{}}"#).expect("config");
+        assert_eq!(forget_request(&config), Ok(None));
     }
 }

@@ -1,5 +1,6 @@
 //! `sync-agent`: the only process that speaks MQTT. `sync-agent --station S` runs the daemon;
-//! `sync-agent status --station S [--json]` reports on it. Exit code 2 for configuration mistakes.
+//! `sync-agent status --station S [--json]` reports on it; `sync-agent release --station S
+//! (--event ID | --all)` puts quarantined events back. Exit code 2 for configuration mistakes.
 
 mod agent;
 mod backoff;
@@ -43,6 +44,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Puts quarantined events back in the queue (after the cause is fixed, e.g. the broker's
+    /// packet limit raised); the running agent sends them within a second.
+    Release {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// The event id (`sync-agent status` lists the quarantined ones).
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        event: Option<String>,
+        /// Every quarantined event.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +82,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", status::render(&s));
             }
             Ok(())
+        }
+        (
+            Some(Command::Release {
+                station,
+                event,
+                all: _,
+            }),
+            _,
+        ) => {
+            let (_, mut store) = load(&station)?;
+            let n = store.outbox_release(event.as_deref())?;
+            match (n, event) {
+                (0, Some(id)) => {
+                    Err(UsageError(format!("no quarantined event with id {id}")).into())
+                }
+                (n, _) => {
+                    println!("released {n} event(s): the agent sends them again");
+                    Ok(())
+                }
+            }
         }
         (None, Some(station)) => daemon(&station),
         (None, None) => {

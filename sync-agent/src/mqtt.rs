@@ -43,6 +43,7 @@ pub fn options(station: &Station, topics: &Topics) -> Result<MqttOptions, TlsFil
         .set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY_S))
         .set_manual_acks(true)
+        .set_max_packet_size(Some(crate::downlink::MAX_PACKET_BYTES))
         .set_connection_timeout(10)
         .set_request_channel_capacity(sync.window * 2 + 64)
         .set_last_will(LastWill::new(

@@ -12,6 +12,8 @@ pub struct Status {
     pub oldest_unsent_age_s: Option<i64>,
     /// Events set aside after repeated refusals.
     pub quarantined: i64,
+    /// Which, and why (`sync-agent release` puts them back).
+    pub quarantined_events: Vec<Quarantined>,
     /// Events the broker acknowledged (sent) whose receipt from the cloud has not arrived.
     pub unconfirmed: i64,
     /// Age of the oldest of them, in seconds.
@@ -26,6 +28,15 @@ pub struct Status {
     pub last_publish_at: Option<String>,
     /// When the agent last connected.
     pub last_connected_at: Option<String>,
+}
+
+/// One quarantined event.
+#[derive(Debug, Serialize)]
+pub struct Quarantined {
+    /// Its id.
+    pub event_id: String,
+    /// The last refusal.
+    pub reason: String,
 }
 
 fn running(state: &SyncState) -> bool {
@@ -44,6 +55,11 @@ pub fn read(store: &Store) -> Result<Status, kiosk_store::StoreError> {
         backlog: backlog.pending,
         oldest_unsent_age_s: backlog.oldest_age_s(now),
         quarantined: backlog.quarantined,
+        quarantined_events: store
+            .outbox_quarantined()?
+            .into_iter()
+            .map(|(_, event_id, reason)| Quarantined { event_id, reason })
+            .collect(),
         unconfirmed: backlog.unconfirmed,
         oldest_unconfirmed_age_s: backlog.oldest_unconfirmed_age_s(now),
         connected: agent_running && state.connected,
@@ -79,9 +95,15 @@ pub fn render(s: &Status) -> String {
     }
     if s.quarantined > 0 {
         out.push_str(&format!(
-            "quarantined: {} event(s) the broker keeps refusing (see the outbox)\n",
+            "quarantined: {} event(s) the broker refused for their own fault:\n",
             s.quarantined
         ));
+        for q in &s.quarantined_events {
+            out.push_str(&format!("  {}  {}\n", q.event_id, q.reason));
+        }
+        out.push_str(
+            "  once the cause is fixed: sync-agent release --station FILE (--event ID | --all)\n",
+        );
     }
     out.push_str(&format!(
         "last successful publish: {}\n",

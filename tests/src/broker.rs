@@ -85,6 +85,11 @@ impl Broker {
         self.signal("-STOP");
     }
 
+    /// Makes it read its ACL and password files again (SIGHUP).
+    pub fn reload(&self) {
+        self.signal("-HUP");
+    }
+
     /// Thaws a frozen broker (SIGCONT).
     pub fn thaw(&self) {
         self.signal("-CONT");

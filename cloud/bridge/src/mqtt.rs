@@ -115,6 +115,16 @@ async fn send_downlinks(client: AsyncClient, store: Store, resend_s: u64) -> any
                     for (base, kind, downlink) in due {
                         let topic = format!("{base}/down/{kind}");
                         let body = serde_json::to_vec(&downlink).unwrap_or_default();
+                        if body.len() > kiosk_protocol::MAX_DOWNLINK_BYTES {
+                            tracing::error!(
+                                kind,
+                                key = %downlink.key,
+                                bytes = body.len(),
+                                "not sent: over the {} KiB downlink limit, the device would never receive it",
+                                kiosk_protocol::MAX_DOWNLINK_BYTES / 1024
+                            );
+                            continue;
+                        }
                         match client.publish(topic, QoS::AtLeastOnce, false, body).await {
                             Ok(()) => tracing::info!(kind, key = %downlink.key, "downlink sent"),
                             Err(e) => tracing::warn!("cannot queue a {kind} downlink: {e}"),
