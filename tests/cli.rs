@@ -218,3 +218,53 @@ fn demo_scores_the_samples_and_lists_them() {
         "{text}"
     );
 }
+
+#[test]
+fn the_manager_pin_is_read_from_stdin_and_the_example_one_runs_only_demos() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let set_pin = |input: &str| {
+        let mut child = Command::new(system_tests::binary("kiosk"))
+            .arg("set-pin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kiosk runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("output")
+    };
+    let out = set_pin("1357\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        line.starts_with("manager_pin_hash = \"$argon2id$"),
+        "{line}"
+    );
+    for bad in ["12\n", "12ab\n", "2468\n"] {
+        let out = set_pin(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+    // A PIN on the command line (process list, shell history) is not taken.
+    assert_eq!(kiosk(&["set-pin", "1357"]).status.code(), Some(2));
+
+    // The example station's hash is the demo PIN: a real kiosk refuses to start with it.
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = station(dir.path());
+    let out = kiosk(&["run", "--station", st.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("example's") && err.contains("kiosk set-pin"),
+        "{err}"
+    );
+}

@@ -1,7 +1,8 @@
 //! What HR sends down, cloud side, all real (agent, Mosquitto, `cloud-bridge`, PostgreSQL).
 //! Deletion on request: a `kiosk demo` interview's personal data is gone from every table at once
-//! (searched in a `pg_dump`), the device's agent receives the request, and the device's
-//! `deletion_completed` completes it with a signed webhook. Role configuration: validated with the
+//! (searched in a `pg_dump`), the device's agent carries the request out (searched in every
+//! byte of the kiosk's data folder), and its `deletion_completed` completes it with a signed
+//! webhook. A deletion asked for at the store (`kiosk forget`) reaches the cloud's copy too. Role configuration: validated with the
 //! kiosk's validator, versioned, sent until each device's health says it holds it.
 
 use std::time::Duration;
@@ -145,45 +146,39 @@ fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_o
     let (code, _) = b.get(&format!("/v1/deletions/{request}"), OTHER_TOKEN);
     assert_eq!(code, 404, "another tenant's request does not exist for it");
 
-    // The device's agent received the request (the kiosk carries it out: privacy issue), and it
-    // is sent again until the device confirms.
+    // The device carries the request out: the candidate's name, phone and transcript are in no
+    // byte of the kiosk's data folder (database, WAL, media), and it confirms with its counts.
     let interview = rec["interview_id"].as_str().expect("interview").to_string();
-    wait_until("the agent holds the deletion request", LONG, || {
-        let got = Store::open(&database(dir.path()))
-            .expect("store")
-            .inbox_get("deletion_request", &request)
-            .expect("inbox");
-        let ok = got
-            .as_ref()
-            .is_some_and(|(_, body)| body.contains(&interview));
-        (ok, got)
-    });
-    wait_until("sent again while unconfirmed", LONG, || {
-        let (_, d) = b.get(&format!("/v1/deletions/{request}"), TOKEN);
-        (d["devices"][0]["sends"].as_i64().unwrap_or(0) >= 2, d)
-    });
-
-    // The device confirms; a second confirmation changes nothing.
-    let dev = RawDevice::connect(broker.port, DEVICE);
-    let done = serde_json::json!({
-        "request_id": request, "interview": {"value": interview, "scheme": "kiosk_interview_id"},
-        "removed": {"candidate": 1, "answers": 3, "audio_files": 3, "outbox_events": 2},
-        "completed_at": "2026-12-03T10:05:00+08:00",
-    });
-    let topic = format!("kiosk/v1/acme-retail/sh-pudong-001/{DEVICE}/events/deletion_completed");
-    dev.publish(
-        &topic,
-        envelope(DEVICE, "del-1", "deletion_completed", 1, done.clone()),
-    );
-    dev.publish(
-        &topic,
-        envelope(DEVICE, "del-2", "deletion_completed", 1, done),
-    );
-    let d = wait_until("the deletion is completed", LONG, || {
+    let d = wait_until("the device completes the deletion", LONG, || {
         let (_, d) = b.get(&format!("/v1/deletions/{request}"), TOKEN);
         (d["state"] == "completed", d)
     });
-    assert_eq!(d["devices"][0]["removed"]["audio_files"], 3, "{d}");
+    assert_eq!(d["devices"][0]["removed"]["candidate"], 1, "{d}");
+    assert_eq!(d["devices"][0]["removed"]["answers"], 3, "{d}");
+    assert!(
+        d["devices"][0]["removed"]["outbox_events"].as_i64() >= Some(1),
+        "{d}"
+    );
+    let store = Store::open(&database(dir.path())).expect("store");
+    assert!(
+        store.result_row(&interview).is_err(),
+        "the interview is gone from the kiosk"
+    );
+    let tomb = store.tombstone(&request).expect("read").expect("tombstone");
+    assert_eq!(tomb.interviews, vec![interview.clone()]);
+    assert!(store.check_consistency().expect("check").is_empty());
+    drop(store);
+    let data = database(dir.path())
+        .parent()
+        .expect("data folder")
+        .to_path_buf();
+    let bytes = all_bytes(&data);
+    for needle in [&name, &phone, &phrase] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} is still on the kiosk's disk"
+        );
+    }
     let hooks = wait_until("the deletion.completed webhook", LONG, || {
         let got: Vec<_> = receiver
             .deliveries()
@@ -191,6 +186,22 @@ fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_o
             .filter(|x| x.body["type"] == "deletion.completed")
             .collect();
         (!got.is_empty(), got)
+    });
+    // A second confirmation of the same request changes nothing.
+    let dev = RawDevice::connect(broker.port, DEVICE);
+    let done = serde_json::json!({
+        "request_id": request, "interview": {"value": interview, "scheme": "kiosk_interview_id"},
+        "removed": {"candidate": 1},
+        "completed_at": "2026-12-03T10:05:00+08:00",
+    });
+    let topic = format!("kiosk/v1/acme-retail/sh-pudong-001/{DEVICE}/events/deletion_completed");
+    dev.publish(
+        &topic,
+        envelope(DEVICE, "del-2", "deletion_completed", 1, done),
+    );
+    wait_until("the repeat is recorded", LONG, || {
+        let o = pg.psql("SELECT outcome FROM events WHERE event_id = 'del-2'");
+        (!o.is_empty(), o)
     });
     std::thread::sleep(Duration::from_secs(1));
     let n = receiver
@@ -208,6 +219,113 @@ fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_o
     assert!(
         !b.log().contains(&name) && !b.log().contains(&phone),
         "no personal data in the log"
+    );
+    let agent_log = std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
+    assert!(
+        !agent_log.contains(&name) && !agent_log.contains(&phone),
+        "no personal data in the agent's log"
+    );
+}
+
+/// Every byte of the files under `dir`.
+fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(all_bytes(&p));
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.extend(b);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_deletion_asked_for_at_the_store_removes_the_cloud_copy_too() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pg = Postgres::start(dir.path());
+    let broker = Broker::start(dir.path(), "");
+    let receiver = Receiver::start(0, 0);
+    let st = station(dir.path());
+    configure_broker(&st, broker.port, FAST_SYNC);
+    let (cfg, api) = bridge::config(
+        dir.path(),
+        "bridge-1",
+        &pg.url(),
+        broker.port,
+        receiver.port,
+        "",
+    );
+    bridge::register(&cfg, DEVICE);
+    let b = Bridge::start(&cfg, api, &dir.path().join("bridge.log"));
+    produce(&st, 1);
+    let _agent = start_agent(&st, &dir.path().join("agent.log"));
+    wait_until("delivered", LONG, || {
+        let s = agent_status(&st);
+        (s["backlog"] == 0 && s["unconfirmed"] == 0, s)
+    });
+    let (_, list) = b.get("/v1/candidates", TOKEN);
+    let c = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["name"].is_string())
+        .expect("a named candidate")
+        .clone();
+    let (id, receipt) = (
+        c["candidate_id"].as_str().expect("id"),
+        c["receipt"].as_str().expect("receipt"),
+    );
+    let name = c["name"].as_str().expect("name");
+
+    // The manager deletes the candidate on the kiosk by their receipt code.
+    let station_arg = st.to_str().expect("utf8");
+    let out = system_tests::kiosk(&[
+        "forget",
+        "--station",
+        station_arg,
+        "--receipt",
+        &receipt.to_lowercase(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(done["removed"]["candidate"], 1, "{done}");
+    // Naming nobody is a usage mistake, and says so.
+    let out = system_tests::kiosk(&["forget", "--station", station_arg, "--receipt", "ZZZZ-ZZZZ"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no candidate on this kiosk matches"));
+
+    // The cloud hears of it and deletes its copy, recorded as the store manager's request.
+    let rec = wait_until("the cloud's copy deleted", LONG, || {
+        let (_, rec) = b.get(&format!("/v1/candidates/{id}"), TOKEN);
+        (rec["personal_data_deleted_at"].is_string(), rec)
+    });
+    assert!(rec["name"].is_null() && rec["answers"].is_null(), "{rec}");
+    assert!(
+        !pg.dump().contains(name),
+        "{name} is still stored centrally"
+    );
+    let hook = wait_until("the deletion.completed webhook", LONG, || {
+        let got: Vec<_> = receiver
+            .deliveries()
+            .into_iter()
+            .filter(|x| x.body["type"] == "deletion.completed")
+            .collect();
+        (got.len() == 1, got)
+    });
+    assert_eq!(hook[0].body["data"]["candidate_id"], id);
+    let by = pg.psql(&format!(
+        "SELECT requested_by || ' ' || device_state FROM deletions WHERE candidate_id = '{id}'"
+    ));
+    assert!(
+        by.starts_with("store manager on kiosk-01") && by.ends_with("completed"),
+        "{by}"
     );
 }
 

@@ -109,7 +109,7 @@ impl Store {
                  WHERE d.candidate_id = c.candidate_id AND d.device_state = 'pending'
                    AND (d.last_sent_at IS NULL OR d.last_sent_at < now() - make_interval(secs => $1))
                  RETURNING d.request_id, d.tenant, d.store_id, d.device_id, d.interview_id, c.receipt,
-                           d.requested_at",
+                           d.requested_at, d.candidate_id",
                 &[&secs],
             )
             .await?;
@@ -122,6 +122,7 @@ impl Store {
                     interview: Id::new(r.get::<_, String>(4), "kiosk_interview_id"),
                     receipt: r.get(5),
                     requested_at: r.get::<_, DateTime<Utc>>(6).to_rfc3339(),
+                    candidate_id: Some(r.get::<_, Uuid>(7).to_string()),
                 };
                 DueDeletion {
                     device_base: device_base(r.get(1), r.get(2), r.get(3)),
@@ -198,34 +199,96 @@ pub(crate) async fn complete(
     d: &DeletionCompletedBody,
     webhooks_on: bool,
 ) -> Result<String, StoreError> {
-    let Ok(request) = Uuid::parse_str(&d.request_id) else {
-        return Ok("unknown_request".into());
-    };
     let removed = serde_json::to_value(&d.removed).unwrap_or(Value::Null);
-    let row = tx
-        .opt(
-            "UPDATE deletions SET device_state = 'completed', device_removed = $4,
-                 device_completed_at = $5
-             WHERE request_id = $1 AND tenant = $2 AND device_id = $3 AND device_state = 'pending'
-             RETURNING candidate_id, central_removed",
-            &[&request, &tenant, &device, &removed, &d.completed_at],
-        )
-        .await?;
+    let row = match Uuid::parse_str(&d.request_id) {
+        Ok(request) => {
+            tx.opt(
+                "UPDATE deletions SET device_state = 'completed', device_removed = $4,
+                     device_completed_at = $5
+                 WHERE request_id = $1 AND tenant = $2 AND device_id = $3 AND device_state = 'pending'
+                 RETURNING request_id, candidate_id, central_removed",
+                &[&request, &tenant, &device, &removed, &d.completed_at],
+            )
+            .await?
+        }
+        // Not one of ours: asked for at the store (`kiosk forget`, the review screen).
+        Err(_) => complete_local(tx, tenant, device, d, &removed).await?,
+    };
     let Some(row) = row else {
         return Ok("unknown_or_completed_request".into());
     };
+    let request: Uuid = row.get(0);
     if webhooks_on {
         webhooks::enqueue(
             tx,
             tenant,
             "deletion.completed",
             json!({
-                "request_id": request, "candidate_id": row.get::<_, Uuid>(0),
-                "central": row.get::<_, Value>(1),
+                "request_id": request, "candidate_id": row.get::<_, Uuid>(1),
+                "central": row.get::<_, Value>(2),
                 "devices": [{"device_id": device, "removed": removed, "completed_at": d.completed_at}],
             }),
         )
         .await?;
     }
     Ok("applied".into())
+}
+
+/// A deletion the store manager carried out on the device: the candidate's personal data is
+/// removed centrally too, and recorded as a completed request (or an HR request still pending for
+/// them is completed). None when the device's interview is unknown or its deletion was already
+/// completed. Returns (request_id, candidate_id, central_removed).
+async fn complete_local(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    device: &str,
+    d: &DeletionCompletedBody,
+    removed: &Value,
+) -> Result<Option<tokio_postgres::Row>, StoreError> {
+    let Some(c) = tx
+        .opt(
+            "SELECT candidate_id, store_id, event_id FROM candidates
+             WHERE tenant = $1 AND device_id = $2 AND interview_id = $3 FOR UPDATE",
+            &[&tenant, &device, &d.interview.value],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (candidate, store, event): (Uuid, String, String) = (c.get(0), c.get(1), c.get(2));
+    let pending = tx
+        .opt(
+            "UPDATE deletions SET device_state = 'completed', device_removed = $2,
+                 device_completed_at = $3
+             WHERE candidate_id = $1 AND device_state = 'pending'
+             RETURNING request_id, candidate_id, central_removed",
+            &[&candidate, removed, &d.completed_at],
+        )
+        .await?;
+    if pending.is_some() {
+        return Ok(pending);
+    }
+    let central = scrub(tx, candidate, device, &d.interview.value, &event).await?;
+    let by = format!("store manager on {device} ({})", d.request_id);
+    tx.opt(
+        "INSERT INTO deletions (request_id, tenant, candidate_id, device_id, store_id, interview_id,
+                                requested_by, central_removed, device_state, device_removed,
+                                device_completed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'completed', $9, $10)
+         ON CONFLICT (candidate_id) DO NOTHING
+         RETURNING request_id, candidate_id, central_removed",
+        &[
+            &Uuid::now_v7(),
+            &tenant,
+            &candidate,
+            &device,
+            &store,
+            &d.interview.value,
+            &by,
+            &central,
+            removed,
+            &d.completed_at,
+        ],
+    )
+    .await
 }

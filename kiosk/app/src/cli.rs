@@ -135,10 +135,7 @@ pub enum Command {
         windowed: bool,
     },
     /// Print an argon2id hash of a manager PIN for `manager_pin_hash` in station.toml.
-    SetPin {
-        /// The PIN (4–12 digits).
-        pin: String,
-    },
+    SetPin,
     /// Score and store the sample candidates of a demo file, then list the results.
     Demo {
         /// The station file.
@@ -153,6 +150,38 @@ pub enum Command {
         /// Print only the final summary line.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Run the retention rules now: expired answer audio, audio files no interview points to,
+    /// and the personal data of interviews the cloud has had for `personal_data_days` (data the
+    /// cloud does not have is never purged). A daily timer runs it (provisioning/systemd).
+    Purge {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a candidate's personal data from this kiosk on request: candidate, answers,
+    /// transcripts, result, decisions, audio and every outbox copy (a pending event is never
+    /// sent). A tombstone without personal data stays, and the cloud is told, which deletes its
+    /// copy too.
+    Forget {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// The candidate's receipt code (e.g. 7KQ2-M9XD).
+        #[arg(long, group = "who")]
+        receipt: Option<String>,
+        /// The interview id.
+        #[arg(long, group = "who")]
+        interview: Option<String>,
+        /// The candidate's phone number (every candidate with it).
+        #[arg(long, group = "who")]
+        phone: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -43,6 +43,9 @@ pub struct KioskSettings {
     pub manager_pin_hash: Option<String>,
     /// Days answer audio is kept before it is deleted (also told to candidates).
     pub media_retention_days: u32,
+    /// Days the kiosk keeps a candidate's personal data (name, phone, answers, transcripts)
+    /// after the cloud confirmed it has them; data the cloud does not have is never purged.
+    pub personal_data_days: u32,
     /// Version of the notice and consent text shown, recorded with each consent.
     pub notice_version: String,
     /// Where candidates ask for deletion (shown on the consent and thank-you screens).
@@ -59,6 +62,7 @@ impl Default for KioskSettings {
             manager_timeout_s: 120,
             manager_pin_hash: None,
             media_retention_days: 30,
+            personal_data_days: 30,
             notice_version: "2026-11".into(),
             privacy_contact: "privacy@example.com".into(),
         }
@@ -132,7 +136,8 @@ pub struct SyncSettings {
     pub window: usize,
     /// How often health is published and the state for `status` refreshed.
     pub health_interval_s: u64,
-    /// Refusals by the broker before an event is quarantined.
+    /// Refusals for the event's own fault (too large, invalid topic or payload) before it is
+    /// quarantined; refusals that are the broker's or the ACL's keep it and back off.
     pub max_attempts: i64,
     /// First reconnect delay; doubles up to `backoff_max_s`, with full jitter.
     pub backoff_initial_ms: u64,
@@ -145,6 +150,9 @@ pub struct SyncSettings {
     pub receipt_timeout_s: u64,
     /// Longest wait for a receipt between resends.
     pub receipt_timeout_max_s: u64,
+    /// A downlink version more than this far ahead of the one held is refused and reported (a
+    /// typo would otherwise pin the document for good).
+    pub max_version_jump: i64,
 }
 
 impl Default for SyncSettings {
@@ -159,6 +167,7 @@ impl Default for SyncSettings {
             poll_interval_ms: 20,
             receipt_timeout_s: 60,
             receipt_timeout_max_s: 3600,
+            max_version_jump: 1000,
         }
     }
 }
@@ -207,6 +216,25 @@ pub struct BrokerConfig {
     /// This device's private key.
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+    /// Allow plain (unencrypted, unauthenticated) MQTT to a host that is not this machine — a
+    /// lab only: candidates' data would cross the network in clear. Off by default.
+    #[serde(default)]
+    pub insecure_plaintext: bool,
+}
+
+impl BrokerConfig {
+    /// True when the host is this machine (`localhost` or a loopback address).
+    pub fn is_loopback(&self) -> bool {
+        let host = self
+            .host
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
 }
 
 /// TLS files, resolved.
@@ -299,6 +327,15 @@ impl Station {
         if tls_set != 0 && tls_set != 3 {
             fail("broker", "ca_file, cert_file and key_file go together: set all three (TLS) or none (local plain MQTT)".into());
         }
+        if tls_set == 0 && !b.is_loopback() && !b.insecure_plaintext {
+            fail(
+                "broker",
+                format!(
+                    "plain MQTT to {} would send candidates' data over the network unencrypted: set ca_file, cert_file and key_file (TLS), or insecure_plaintext = true for a lab",
+                    b.host
+                ),
+            );
+        }
         let y = &config.sync;
         for (field, ok) in [
             ("sync.keep_alive_s", (5..=3600).contains(&y.keep_alive_s)),
@@ -308,6 +345,7 @@ impl Station {
                 (1..=86400).contains(&y.health_interval_s),
             ),
             ("sync.max_attempts", (1..=1000).contains(&y.max_attempts)),
+            ("sync.max_version_jump", y.max_version_jump >= 1),
             (
                 "sync.backoff_initial_ms",
                 (10..=60_000).contains(&y.backoff_initial_ms),
@@ -417,6 +455,22 @@ mod tests {
     }
 
     #[test]
+    fn plain_mqtt_leaves_the_machine_only_when_allowed() {
+        let lab = GOOD.replacen(
+            "host = \"localhost\"",
+            "host = \"10.0.0.5\"\ninsecure_plaintext = true",
+            1,
+        );
+        let s = Station::parse(&lab, Path::new("s.toml")).expect("allowed for a lab");
+        assert!(!s.config.broker.is_loopback());
+        for host in ["127.0.0.1", "::1", "[::1]", "LocalHost"] {
+            let local = GOOD.replacen("host = \"localhost\"", &format!("host = \"{host}\""), 1);
+            let s = Station::parse(&local, Path::new("s.toml")).expect(host);
+            assert!(s.config.broker.is_loopback(), "{host}");
+        }
+    }
+
+    #[test]
     fn bad_values_name_the_field() {
         let cases = [
             ("locale = \"zh-CN\"", "locale = \"fr\"", "station.locale"),
@@ -427,6 +481,11 @@ mod tests {
             ),
             ("port = 1883", "port = 0", "broker.port"),
             ("port = 1883", "port = 1883\nca_file = \"ca.crt\"", "broker"),
+            (
+                "host = \"localhost\"",
+                "host = \"mqtt.example.com\"",
+                "broker",
+            ),
         ];
         for (from, to, field) in cases {
             assert!(GOOD.contains(from), "{from}");

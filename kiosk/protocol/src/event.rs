@@ -195,6 +195,12 @@ pub struct DecisionBody {
 pub struct EventQuarantinedBody {
     /// Outbox sequence number on the device.
     pub seq: i64,
+    /// The quarantined event's id (absent in reports from older agents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Its type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     /// The last refusal.
     pub reason: String,
     /// Attempts made.

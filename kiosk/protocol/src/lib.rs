@@ -45,6 +45,10 @@ pub mod downlink_kind {
     pub const RECEIPT: &str = "receipt";
 }
 
+/// Largest downlink message (its JSON) a device accepts. Devices announce a packet limit just
+/// above it, so a broker drops a larger one instead of sending it; the cloud never publishes one.
+pub const MAX_DOWNLINK_BYTES: usize = 256 * 1024;
+
 /// A versioned downlink document: `{"version": N, "key": "...", "body": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Downlink {
@@ -79,4 +83,7 @@ pub struct DeletionRequestBody {
     pub receipt: String,
     /// When it was asked for (RFC 3339).
     pub requested_at: String,
+    /// The cloud's id of the candidate, the key of any roster the device holds for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_id: Option<String>,
 }

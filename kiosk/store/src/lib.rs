@@ -5,20 +5,24 @@
 //! written in one transaction; `save_interview` returns only after the commit, and only then may
 //! anything tell the candidate "saved".
 
+mod forget;
 mod inbox;
 mod interviews;
 mod outbox;
 mod payload;
+mod purge;
 mod review;
 mod schema;
 mod sync_state;
 
+pub use forget::{ForgetRequest, ForgetTarget, Forgotten, RequestedBy, Tombstone};
 pub use inbox::InboxOutcome;
 pub use interviews::{
     Candidate, Consent, ConsentKind, MediaRef, NewInterview, ResultRow, Saved, StationIdentity, now,
 };
 pub use outbox::{Backlog, OutboxEntry, OutboxEvent};
 pub use payload::{EVENT_INTERVIEW_RESULT, PAYLOAD_SCHEMA_VERSION, topic};
+pub use purge::{CLOCK_FLOOR, PurgeError, Purged};
 pub use review::{AnswerRow, Decision, DecisionRow, InterviewDetail, MediaRow};
 pub use schema::SCHEMA_VERSION;
 pub use sync_state::SyncState;
@@ -76,6 +80,16 @@ pub enum StoreError {
     /// A stored JSON document could not be read or written.
     #[error("stored JSON is invalid: {0}")]
     Json(#[from] serde_json::Error),
+    /// A file the store manages (answer audio) could not be removed.
+    #[error(
+        "cannot remove {path}: {detail}; nothing was deleted, try again once the file is writable"
+    )]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
     /// The interview id asked for does not exist.
     #[error("no interview {0}")]
     NotFound(String),
@@ -174,6 +188,9 @@ impl Store {
             )));
         }
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted rows are overwritten with zeros, so a deletion on request leaves no copy in
+        // the file's free pages.
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
         Ok(())
     }
 
@@ -221,7 +238,7 @@ impl Store {
             ),
             (
                 "interview with missing answers",
-                "SELECT i.id FROM interviews i WHERE i.question_count != (SELECT count(*) FROM answers a WHERE a.interview_id = i.id)",
+                "SELECT i.id FROM interviews i WHERE i.personal_data_removed_at IS NULL AND i.question_count != (SELECT count(*) FROM answers a WHERE a.interview_id = i.id)",
             ),
             (
                 "candidate without interview",

@@ -2,7 +2,7 @@
 //! PUBACK, quarantined (with a reason) when the broker keeps refusing one so it never blocks the rest.
 
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -144,13 +144,32 @@ impl Store {
         )?)
     }
 
-    /// Sets an event aside so it no longer blocks the queue; it stays in the database with its reason.
-    pub fn outbox_quarantine(&mut self, seq: i64, reason: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE outbox SET quarantined_at = ?2, quarantine_reason = ?3 WHERE seq = ?1 AND acked_at IS NULL",
-            params![seq, now().to_rfc3339(), reason],
-        )?;
-        Ok(())
+    /// Sets an event aside so it no longer blocks the queue; it stays in the database with its
+    /// reason. Returns its (event_id, event_type), or None if it was acked or is gone.
+    pub fn outbox_quarantine(
+        &mut self,
+        seq: i64,
+        reason: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "UPDATE outbox SET quarantined_at = ?2, quarantine_reason = ?3
+                 WHERE seq = ?1 AND acked_at IS NULL RETURNING event_id, event_type",
+                params![seq, now().to_rfc3339(), reason],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Puts quarantined events back in the queue with their attempts reset: the one with this
+    /// event id, or all of them. Returns how many.
+    pub fn outbox_release(&mut self, event_id: Option<&str>) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET quarantined_at = NULL, quarantine_reason = NULL, attempts = 0
+             WHERE quarantined_at IS NOT NULL AND (?1 IS NULL OR event_id = ?1)",
+            [event_id],
+        )?)
     }
 
     /// Quarantined events: (seq, event_id, reason).

@@ -147,6 +147,21 @@ ALTER TABLE outbox ADD COLUMN resends INTEGER NOT NULL DEFAULT 0;
 UPDATE outbox SET delivered_at = acked_at WHERE acked_at IS NOT NULL;
 CREATE INDEX outbox_unconfirmed ON outbox(seq) WHERE acked_at IS NOT NULL AND delivered_at IS NULL;
 "#,
+    // Deletion on request: the tombstone of each request carried out (ids, counts and times
+    // only, no personal data); a repeated request finds it and does nothing again. Retention:
+    // when an interview's personal data was removed.
+    r#"
+CREATE TABLE deletions (
+    request_id    TEXT PRIMARY KEY,
+    interviews    TEXT NOT NULL,
+    requested_by  TEXT NOT NULL,
+    removed       TEXT NOT NULL,
+    completed_at  TEXT NOT NULL,
+    event_id      TEXT NOT NULL
+);
+-- Retention: when an interview's personal data was removed (its proof stays).
+ALTER TABLE interviews ADD COLUMN personal_data_removed_at TEXT;
+"#,
 ];
 
 /// Schema version this build writes.

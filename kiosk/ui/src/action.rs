@@ -57,6 +57,8 @@ pub enum Action {
     Reason(&'static str),
     /// Manager: decide.
     Decide(Decision),
+    /// Manager: delete the open candidate's personal data (the first tap asks for a second).
+    Forget,
     /// Manager: play an answer's audio.
     Play(String),
     /// Manager: sign out.

@@ -201,6 +201,7 @@ impl Plugin for KioskPlugin {
             db: setup.db,
             media_dir: setup.media_dir,
             retention_days: setup.kiosk.media_retention_days,
+            personal_data_days: setup.kiosk.personal_data_days,
             station: setup.identity,
             lexicon: setup.lexicon.clone(),
             notice_version: setup.kiosk.notice_version.clone(),

@@ -179,6 +179,8 @@ pub struct ManagerView {
     pub detail: Option<Box<InterviewDetail>>,
     /// The reason chosen for the next decision (a string key).
     pub reason: Option<&'static str>,
+    /// "Delete personal data" was tapped once: the next tap deletes.
+    pub forget_armed: bool,
     /// Status text lines.
     pub status: Vec<(String, String)>,
     /// Rosters: (key, body).

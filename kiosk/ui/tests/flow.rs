@@ -490,6 +490,24 @@ fn wrong_pins_lock_the_pad_and_are_audited_and_a_decision_is_recorded() {
             .iter()
             .any(|e| e.event_type == "decision")
     );
+
+    // The candidate asks to be forgotten: one tap arms, a second deletes, back to the list.
+    k.tap(Action::Forget);
+    assert!(k.app.world().resource::<ManagerView>().forget_armed);
+    assert!(k.store().result_row(&id).is_ok(), "one tap deletes nothing");
+    k.tap(Action::Forget);
+    k.until(10, "back on today's list, without them", |k| {
+        let view = k.app.world().resource::<ManagerView>();
+        k.screen() == Screen::Manager && view.today.iter().all(|r| r.interview_id != id)
+    });
+    assert!(k.store().result_row(&id).is_err(), "the interview is gone");
+    assert!(k.app.world().resource::<ManagerView>().message.is_some());
+    let outbox = k.store().outbox_pending(0, 100).expect("outbox");
+    assert!(
+        outbox.iter().all(|e| e.event_type != "decision"),
+        "the pending decision about them is never sent"
+    );
+    assert!(outbox.iter().any(|e| e.event_type == "deletion_completed"));
     k.tap(Action::Logout);
     assert_eq!(k.screen(), Screen::Attract);
 }

@@ -64,6 +64,52 @@ fn prompts_row(st: &Station) -> Row {
     }
 }
 
+/// The database opens (not busy, not damaged, durable), and nothing older than the retention
+/// period is still waiting for the cloud.
+fn database_rows(st: &Station) -> Vec<Row> {
+    let store = match kiosk_store::Store::open(&st.database()) {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![Row {
+                what: "database".into(),
+                ok: false,
+                detail: e.to_string(),
+            }];
+        }
+    };
+    let days = st.config.kiosk.personal_data_days;
+    let cutoff = kiosk_store::now() - chrono::Duration::days(i64::from(days));
+    let backlog = store.outbox_backlog();
+    let late = store.undelivered_before(cutoff);
+    vec![
+        Row {
+            what: "database".into(),
+            ok: backlog.is_ok(),
+            detail: backlog.map_or_else(
+                |e| e.to_string(),
+                |b| {
+                    format!(
+                        "{} opens (WAL, synchronous=FULL); {} event(s) waiting to sync",
+                        st.database().display(),
+                        b.pending
+                    )
+                },
+            ),
+        },
+        Row {
+            what: "retention".into(),
+            ok: late.as_ref().is_ok_and(|n| *n == 0),
+            detail: match late {
+                Ok(0) => format!("nothing older than {days} days is waiting for the cloud"),
+                Ok(n) => format!(
+                    "{n} interview(s) older than {days} days have not reached the cloud: they are kept, not purged; check the sync agent (sync-agent status)"
+                ),
+                Err(e) => e.to_string(),
+            },
+        },
+    ]
+}
+
 /// Runs the command.
 pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
     let st =
@@ -136,6 +182,7 @@ pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
         ),
     });
     rows.push(prompts_row(&st));
+    rows.extend(database_rows(&st));
     let mut mic = CpalMic::new(None);
     let heard = mic.start().map_err(|e| e.to_string()).and_then(|rx| {
         let got = rx

@@ -2,7 +2,9 @@
 
 mod check;
 mod demo;
+mod forget;
 mod interview;
+mod purge;
 mod results;
 mod run;
 mod score;
@@ -74,7 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             )
         }
         Command::Run(args) => run::run(args),
-        Command::SetPin { pin } => run::set_pin(&pin),
+        Command::SetPin => run::set_pin(),
         Command::EmptyWindow { seconds, windowed } => run::empty_window(seconds, windowed),
         Command::Check {
             station,
@@ -86,6 +88,28 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             rounds,
             quiet,
         } => demo::run(&station, answers.as_deref(), rounds, quiet),
+        Command::Purge { station, json } => purge::run(&station, json),
+        Command::Forget {
+            station,
+            receipt,
+            interview,
+            phone,
+            json,
+        } => {
+            let target = match (receipt, interview, phone) {
+                (Some(r), _, _) => kiosk_store::ForgetTarget::Receipt(r),
+                (_, Some(i), _) => kiosk_store::ForgetTarget::Interview(i),
+                (_, _, Some(p)) => kiosk_store::ForgetTarget::Phone(p),
+                _ => {
+                    return Err(UsageError(
+                        "say who to forget: --receipt CODE, --interview ID or --phone NUMBER"
+                            .into(),
+                    )
+                    .into());
+                }
+            };
+            forget::run(&station, target, json)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `kiosk run`: the fullscreen app, with real devices or, for the demo and the screenshot tour,
-//! prepared answers and a face image; `kiosk set-pin`: a manager PIN hash.
+//! prepared answers and a face image (only those may run with the example's manager PIN);
+//! `kiosk set-pin`: a manager PIN hash, read from the terminal or standard input.
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +44,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
         return Err(UsageError("--demo-locale must be en or zh-CN".into()).into());
     }
     let scripted = a.demo || a.tour.is_some();
+    if !scripted {
+        refuse_demo_pin(&station)?;
+    }
     let order: Vec<&str> = match (&a.tour, a.demo) {
         (Some(_), _) => vec!["zh-CN", "en"],
         (None, true) => vec![a.demo_locale.as_str()],
@@ -174,12 +178,46 @@ pub fn empty_window(seconds: f64, windowed: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the hash of a PIN.
-pub fn set_pin(pin: &str) -> anyhow::Result<()> {
+/// The example station's manager PIN: a kiosk that is not a demo refuses to run with it.
+const DEMO_PIN: &str = "2468";
+
+/// Reads a PIN (from the terminal without echo, twice; or the first line of standard input, so
+/// it never appears in the process list or the shell's history) and prints its hash.
+pub fn set_pin() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let pin = if std::io::stdin().is_terminal() {
+        let pin = rpassword::prompt_password("New manager PIN (4–12 digits): ")?;
+        if rpassword::prompt_password("The same PIN again: ")? != pin {
+            return Err(UsageError("the two PINs differ: nothing was set".into()).into());
+        }
+        pin
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line
+    };
+    let pin = pin.trim();
     if !(4..=12).contains(&pin.len()) || !pin.chars().all(|c| c.is_ascii_digit()) {
         return Err(UsageError("the PIN must be 4 to 12 digits".into()).into());
     }
+    if pin == DEMO_PIN {
+        return Err(UsageError(format!("{DEMO_PIN} is the example's PIN: choose another")).into());
+    }
     let hash = kiosk_ui::pin_gate::hash_pin(pin)?;
     println!("manager_pin_hash = \"{hash}\"");
+    Ok(())
+}
+
+/// A kiosk for real candidates must not open its manager screens with the example's PIN.
+fn refuse_demo_pin(station: &Station) -> anyhow::Result<()> {
+    let Some(hash) = &station.config.kiosk.manager_pin_hash else {
+        return Ok(());
+    };
+    if kiosk_ui::pin_gate::verify_pin(hash, DEMO_PIN).unwrap_or(false) {
+        return Err(UsageError(format!(
+            "the manager PIN in [kiosk] manager_pin_hash is the example's ({DEMO_PIN}): anyone could open the candidates' results. Make one with `kiosk set-pin` and put its line in the station file (the demo and the tour may use the example's)"
+        ))
+        .into());
+    }
     Ok(())
 }

@@ -162,6 +162,7 @@ fn navigate(
             Action::Open(id) => {
                 view.detail = None;
                 view.reason = None;
+                view.message = None;
                 db.send(StoreCmd::Detail(id.clone()));
                 next.set(Screen::Review);
             }

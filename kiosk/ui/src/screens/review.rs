@@ -11,7 +11,7 @@ use crate::action::Action;
 use crate::app::{Config, Db, FromDb};
 use crate::evidence::Explain;
 use crate::screens::manager::{decision_or_suggestion, tabs};
-use crate::state::{ManagerView, Rebuild, Screen};
+use crate::state::{ManagerView, Rebuild, Screen, Visit};
 use crate::theme::{self, Kind};
 use crate::workers::store::{StoreCmd, StoreEvent};
 
@@ -187,6 +187,13 @@ fn body(
                 Kind::Secondary,
             );
         }
+        // Deletion on the candidate's request; a second tap confirms.
+        let (key, kind) = if view.forget_armed {
+            ("review_forget_confirm", Kind::Selected)
+        } else {
+            ("review_forget", Kind::Key)
+        };
+        theme::button(p, cfg.t(l, key), Action::Forget, kind);
     });
 }
 
@@ -346,7 +353,15 @@ fn handle(
     cfg: Res<Config>,
 ) {
     for a in actions.read() {
+        let armed = std::mem::take(&mut view.forget_armed);
         match a {
+            Action::Forget if !armed => view.forget_armed = true,
+            Action::Forget => {
+                let Some(id) = view.detail.as_ref().map(|x| x.row.interview_id.clone()) else {
+                    continue;
+                };
+                db.send(StoreCmd::Forget(id));
+            }
             Action::Reason(r) => view.reason = Some(r),
             Action::Decide(d) => {
                 let Some(id) = view.detail.as_ref().map(|x| x.row.interview_id.clone()) else {
@@ -400,6 +415,9 @@ fn loaded(
     mut from_db: MessageReader<FromDb>,
     mut view: ResMut<ManagerView>,
     mut rebuild: ResMut<Rebuild>,
+    mut next: ResMut<NextState<Screen>>,
+    cfg: Res<Config>,
+    visit: Res<Visit>,
     db: Res<Db>,
 ) {
     for m in from_db.read() {
@@ -408,6 +426,13 @@ fn loaded(
             StoreEvent::Decided(id) => {
                 view.reason = None;
                 db.send(StoreCmd::Detail(id.clone()));
+            }
+            // Gone: back to today's list, which no longer shows them.
+            StoreEvent::Forgotten(_) => {
+                view.detail = None;
+                view.message = Some(cfg.t(&visit.locale, "review_forgotten"));
+                db.send(StoreCmd::Today);
+                next.set(Screen::Manager);
             }
             StoreEvent::Failed(e) => view.message = Some(e.clone()),
             _ => continue,

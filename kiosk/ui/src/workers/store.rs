@@ -93,6 +93,8 @@ pub enum StoreCmd {
     Status,
     /// Rosters the cloud has sent: (key, body).
     Rosters,
+    /// Delete this interview's candidate's personal data, asked for by the manager.
+    Forget(String),
 }
 
 /// A store result.
@@ -121,6 +123,8 @@ pub enum StoreEvent {
     Status(StoreStatus),
     /// Rosters: (key, JSON body).
     Rosters(Vec<(String, Value)>),
+    /// The candidate's personal data was deleted (the interview id).
+    Forgotten(String),
     /// A query failed.
     Failed(String),
 }
@@ -134,6 +138,8 @@ pub struct StoreSetup {
     pub media_dir: PathBuf,
     /// Days audio is kept.
     pub retention_days: u32,
+    /// Days personal data is kept after the cloud has it.
+    pub personal_data_days: u32,
     /// Who this kiosk is.
     pub station: StationIdentity,
     /// For scoring.
@@ -154,14 +160,14 @@ pub fn start(setup: StoreSetup) -> Link<StoreCmd, StoreEvent> {
         let mut store = Store::open(&setup.db).map_err(|e| e.to_string());
         // Expired audio is looked for at start and then hourly.
         if let Ok(s) = store.as_mut() {
-            purge_expired(s);
+            purge_expired(s, &setup);
         }
         loop {
             let cmd = match cmds.recv_timeout(Duration::from_secs(3600)) {
                 Ok(cmd) => cmd,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                     if let Ok(s) = store.as_mut() {
-                        purge_expired(s);
+                        purge_expired(s, &setup);
                     }
                     continue;
                 }
@@ -181,28 +187,20 @@ pub fn start(setup: StoreSetup) -> Link<StoreCmd, StoreEvent> {
     })
 }
 
-/// Deletes answer audio past its retention period, then its rows.
-pub fn purge_expired(store: &mut Store) {
-    let expired = match store.expired_media(kiosk_store::now()) {
-        Ok(e) => e,
-        Err(e) => return tracing::error!("looking for expired media: {e}"),
-    };
-    let mut gone = Vec::new();
-    for (id, path) in expired {
-        match std::fs::remove_file(&path) {
-            Ok(()) => gone.push(id),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => gone.push(id),
-            Err(e) => tracing::error!(%path, "deleting expired media: {e}"),
+/// Runs the retention rules (expired audio, orphaned audio, personal data the cloud has had past
+/// its period); `kiosk purge` on a daily timer runs them too, whether the kiosk is busy or not.
+pub fn purge_expired(store: &mut Store, setup: &StoreSetup) {
+    match store.purge(
+        &setup.media_dir,
+        setup.personal_data_days,
+        kiosk_store::now(),
+    ) {
+        Ok(p) => {
+            if p != kiosk_store::Purged::default() {
+                tracing::info!(?p, "retention purge");
+            }
         }
-        if let Some(dir) = std::path::Path::new(&path).parent() {
-            let _ = std::fs::remove_dir(dir); // only when empty
-        }
-    }
-    if !gone.is_empty() {
-        match store.forget_media(&gone) {
-            Ok(n) => tracing::info!(n, "expired answer audio deleted"),
-            Err(e) => tracing::error!("forgetting expired media: {e}"),
-        }
+        Err(e) => tracing::error!("retention purge: {e}"),
     }
 }
 
@@ -267,6 +265,18 @@ fn handle(store: &mut Store, setup: &StoreSetup, cmd: StoreCmd) -> StoreEvent {
             }),
             (Err(e), _) | (_, Err(e)) => failed(e),
         },
+        StoreCmd::Forget(interview_id) => {
+            let request = kiosk_store::ForgetRequest {
+                request_id: format!("local-{}", uuid::Uuid::now_v7()),
+                targets: vec![kiosk_store::ForgetTarget::Interview(interview_id.clone())],
+                cloud_candidate_id: None,
+                requested_by: kiosk_store::RequestedBy::StoreManager,
+            };
+            match store.forget(&setup.station, &request) {
+                Ok(_) => StoreEvent::Forgotten(interview_id),
+                Err(e) => failed(e),
+            }
+        }
         StoreCmd::Rosters => match store.inbox_list("roster") {
             Ok(rows) => {
                 let today = chrono::Local::now().date_naive();
