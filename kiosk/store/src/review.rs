@@ -243,8 +243,8 @@ impl Store {
         Ok(event_id)
     }
 
-    /// Wrong PINs since the last right one, and when the last one was entered: the lockout
-    /// survives a restart.
+    /// Wrong PINs since the last right one (the lockout grows with them), and when the last one
+    /// was entered.
     pub fn pin_failures(&self) -> Result<(u32, Option<String>), StoreError> {
         Ok(self.conn.query_row(
             "SELECT COUNT(*), MAX(at) FROM audit WHERE action = 'pin_failed'
@@ -252,6 +252,38 @@ impl Store {
             [],
             |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)),
         )?)
+    }
+
+    /// The PIN lockout still to run after `elapsed` more (monotonic) time has passed since the
+    /// last call: counted down, stored and returned. `elapsed` is the caller's monotonic clock, so
+    /// a wall clock set forward or back changes nothing.
+    pub fn pin_lockout_count_down(
+        &mut self,
+        elapsed: std::time::Duration,
+    ) -> Result<std::time::Duration, StoreError> {
+        let step = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
+        let left: Option<i64> = self
+            .conn
+            .query_row(
+                "UPDATE pin_lockout SET remaining_ms = max(0, remaining_ms - ?1) WHERE id = 1
+                 RETURNING remaining_ms",
+                [step],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(std::time::Duration::from_millis(
+            left.unwrap_or(0).max(0) as u64
+        ))
+    }
+
+    /// Starts (or, with zero, lifts) a PIN lockout of `d`.
+    pub fn set_pin_lockout(&mut self, d: std::time::Duration) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO pin_lockout (id, remaining_ms) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET remaining_ms = excluded.remaining_ms",
+            [i64::try_from(d.as_millis()).unwrap_or(i64::MAX)],
+        )?;
+        Ok(())
     }
 
     /// Media files past their expiry at `now`: (row id, path). Delete the files, then

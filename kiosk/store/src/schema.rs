@@ -149,7 +149,7 @@ CREATE INDEX outbox_unconfirmed ON outbox(seq) WHERE acked_at IS NOT NULL AND de
 "#,
     // Deletion on request: the tombstone of each request carried out (ids, counts and times
     // only, no personal data); a repeated request finds it and does nothing again. Retention:
-    // when an interview's personal data was removed.
+    // when an interview's personal data was removed. The PIN lockout still to run.
     r#"
 CREATE TABLE deletions (
     request_id    TEXT PRIMARY KEY,
@@ -161,6 +161,12 @@ CREATE TABLE deletions (
 );
 -- Retention: when an interview's personal data was removed (its proof stays).
 ALTER TABLE interviews ADD COLUMN personal_data_removed_at TEXT;
+-- The manager PIN's lockout still to run, counted down on the kiosk's monotonic clock while it
+-- runs: setting the wall clock neither lifts nor extends it.
+CREATE TABLE pin_lockout (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    remaining_ms  INTEGER NOT NULL
+);
 "#,
 ];
 

@@ -13,7 +13,7 @@ use kiosk_store::StationIdentity;
 use crate::action::{self, Action};
 use crate::devices::Speaker;
 use crate::prompts::PromptAudio;
-use crate::state::{Activity, DeviceHealth, ManagerView, Rebuild, Screen, Visit};
+use crate::state::{Activity, DeviceHealth, ManagerView, OutOfService, Rebuild, Screen, Visit};
 use crate::strings::Strings;
 use crate::workers::Link;
 use crate::workers::camera::{self, CameraCmd, CameraEvent, CameraFactory};
@@ -226,6 +226,7 @@ impl Plugin for KioskPlugin {
         .insert_resource(Activity(Instant::now()))
         .init_resource::<ManagerView>()
         .init_resource::<DeviceHealth>()
+        .init_resource::<OutOfService>()
         .init_resource::<Rebuild>()
         .init_state::<Screen>()
         .add_message::<Action>()
@@ -242,7 +243,14 @@ impl Plugin for KioskPlugin {
         .add_systems(Last, (drop_actions_on_leave, log_screen))
         .add_systems(
             Update,
-            (activity, devices_status, idle_reset, manager_timeout).chain(),
+            (
+                activity,
+                devices_status,
+                service,
+                idle_reset,
+                manager_timeout,
+            )
+                .chain(),
         )
         .add_plugins(crate::screens::ScreensPlugin);
     }
@@ -287,6 +295,25 @@ fn activity(
 }
 
 /// Keeps the level meter and device problems current on every screen.
+/// The database opens or not: the attract screen takes candidates only while it does.
+fn service(
+    mut db: MessageReader<FromDb>,
+    mut out: ResMut<OutOfService>,
+    mut rebuild: ResMut<Rebuild>,
+) {
+    for m in db.read() {
+        let now = match &m.0 {
+            StoreEvent::Unavailable(why) => Some(why.clone()),
+            StoreEvent::Available => None,
+            _ => continue,
+        };
+        if out.0 != now {
+            out.0 = now;
+            rebuild.0 = true;
+        }
+    }
+}
+
 fn devices_status(
     mut mic: MessageReader<FromMic>,
     mut cam: MessageReader<FromCam>,

@@ -199,6 +199,10 @@ pub struct DeviceHealth {
     pub camera: Option<Result<(), String>>,
 }
 
+/// Why the kiosk cannot take candidates now (the database cannot be opened), if so.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct OutOfService(pub Option<String>);
+
 /// Set when the current screen must be rebuilt from its state.
 #[derive(Resource, Debug, Default)]
 pub struct Rebuild(pub bool);

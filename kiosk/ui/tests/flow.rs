@@ -58,7 +58,15 @@ fn face_image() -> PathBuf {
 }
 
 fn kiosk(clips: Vec<Vec<f32>>, tweak: impl FnOnce(&mut KioskSettings)) -> Kiosk {
-    let dir = tempfile::tempdir().expect("tmp");
+    kiosk_in(tempfile::tempdir().expect("tmp"), clips, tweak)
+}
+
+/// A kiosk whose data lives in `dir` (which a test may have prepared).
+fn kiosk_in(
+    dir: tempfile::TempDir,
+    clips: Vec<Vec<f32>>,
+    tweak: impl FnOnce(&mut KioskSettings),
+) -> Kiosk {
     let mut settings = KioskSettings {
         manager_pin_hash: Some(kiosk_ui::pin_gate::hash_pin(PIN).expect("hash")),
         idle_timeout_s: 600,
@@ -444,9 +452,20 @@ fn wrong_pins_lock_the_pad_and_are_audited_and_a_decision_is_recorded() {
     assert_eq!(audits, 3, "every wrong PIN is audited");
     drop(store);
 
+    // The wall clock set a year forward (the failures look long past): still locked, because
+    // the lockout counts down on the kiosk's monotonic clock.
+    rusqlite::Connection::open(&k.db)
+        .expect("raw")
+        .execute("UPDATE audit SET at = '2025-12-01T00:00:00+08:00'", [])
+        .expect("clock forward");
+    k.app.world_mut().resource_mut::<ManagerView>().pin_message = None;
+    let msg = enter(&mut k, PIN).expect("still locked");
+    assert!(msg.contains("Try again"), "{msg}");
+
     // A fresh kiosk on the same database with no lockout history would let the manager in:
     // shown here by clearing the failures with a right PIN recorded directly.
     let mut store = k.store();
+    store.set_pin_lockout(Duration::ZERO).expect("lift");
     let st = StationIdentity {
         tenant: "acme".into(),
         store_id: "s1".into(),
@@ -667,4 +686,46 @@ fn an_availability_answer_that_cannot_be_read_shows_the_chips_and_the_taps_reach
         "availability never sends a result to review: {:?}",
         d.result.reasons
     );
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_puts_the_kiosk_out_of_service() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Not a database: answers could not be saved.
+    std::fs::write(
+        dir.path().join("kiosk.sqlite3"),
+        "this is not a database, just text",
+    )
+    .expect("write");
+    let mut k = kiosk_in(dir, vec![], |_| {});
+    k.until(10, "out of service", |k| {
+        k.app
+            .world()
+            .resource::<kiosk_ui::state::OutOfService>()
+            .0
+            .is_some()
+    });
+    let why = k
+        .app
+        .world()
+        .resource::<kiosk_ui::state::OutOfService>()
+        .0
+        .clone();
+    assert!(
+        why.as_deref().is_some_and(|w| w.contains("damaged")),
+        "{why:?}"
+    );
+    k.tap(Action::Start);
+    assert_eq!(k.screen(), Screen::Attract, "no interview starts");
+    // The database is restored: the kiosk takes candidates again on its own.
+    std::fs::remove_file(&k.db).expect("rm");
+    k.until(30, "back in service", |k| {
+        k.app
+            .world()
+            .resource::<kiosk_ui::state::OutOfService>()
+            .0
+            .is_none()
+    });
+    k.tap(Action::Start);
+    assert_eq!(k.screen(), Screen::Consent);
 }

@@ -1,5 +1,6 @@
 //! Attract screen: what this is ("1-minute job interview"), the roles this store is hiring for,
-//! the language choice, and the hidden manager gesture (hold the top-left corner for 2 s).
+//! the language choice, and the hidden manager gesture (hold the top-left corner for 2 s); "out of
+//! service" instead of the start button while answers could not be saved.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use super::{Redraw, View};
 
 use crate::action::Action;
 use crate::app::{Asr, Cam, Config, Mic};
-use crate::state::{ManagerView, Rebuild, Screen, Visit};
+use crate::state::{ManagerView, OutOfService, Rebuild, Screen, Visit};
 use crate::theme::{self, Kind};
 use crate::workers::camera::CameraCmd;
 use crate::workers::capture::CaptureCmd;
@@ -85,7 +86,17 @@ fn build(commands: &mut Commands, v: &View) {
                 theme::button(p, cfg.t(l, key), Action::Language(code), kind);
             }
         });
-        theme::button(p, cfg.t(l, "attract_start"), Action::Start, Kind::Primary);
+        match &v.service.0 {
+            // Answers could not be saved: no interview starts (the manager gesture still works).
+            Some(why) => theme::panel(p, |p| {
+                theme::text(p, cfg.t(l, "out_of_service"), 5.0, theme::WARN);
+                theme::text(p, cfg.t(l, "out_of_service_staff"), 3.4, theme::FG);
+                theme::text(p, why.clone(), 2.7, theme::MUTED);
+            }),
+            None => {
+                theme::button(p, cfg.t(l, "attract_start"), Action::Start, Kind::Primary);
+            }
+        }
     });
 }
 
@@ -111,6 +122,7 @@ fn handle(
     mut visit: ResMut<Visit>,
     mut rebuild: ResMut<Rebuild>,
     asr: Res<Asr>,
+    service: Res<OutOfService>,
     mut next: ResMut<NextState<Screen>>,
 ) {
     for a in actions.read() {
@@ -120,7 +132,7 @@ fn handle(
                 asr.send(EarsCmd::Preload(visit.locale.clone()));
                 rebuild.0 = true;
             }
-            Action::Start => next.set(Screen::Consent),
+            Action::Start if service.0.is_none() => next.set(Screen::Consent),
             Action::Manager => next.set(Screen::Pin),
             _ => {}
         }

@@ -18,7 +18,7 @@ use bevy::prelude::*;
 
 use crate::Screen;
 use crate::app::Config;
-use crate::state::{DeviceHealth, ManagerView, Rebuild, Visit};
+use crate::state::{DeviceHealth, ManagerView, OutOfService, Rebuild, Visit};
 use crate::theme::ScreenRoot;
 
 /// Everything a screen is built from.
@@ -33,6 +33,8 @@ pub struct View<'w> {
     pub manager: Res<'w, ManagerView>,
     /// What the devices last did.
     pub health: Res<'w, DeviceHealth>,
+    /// Why the kiosk cannot take candidates now, if so.
+    pub service: Res<'w, OutOfService>,
     /// The camera preview picture (on screen only).
     pub preview: Option<Res<'w, Preview>>,
     /// The receipt's QR code (on screen only).

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
 use kiosk_screening::{Answer, Lexicon, RoleConfig, VideoSummary};
@@ -127,6 +127,10 @@ pub enum StoreEvent {
     Forgotten(String),
     /// A query failed.
     Failed(String),
+    /// The database cannot be opened (busy, damaged, no permission): the kiosk is out of service.
+    Unavailable(String),
+    /// The database opens again.
+    Available,
 }
 
 /// What the store worker needs.
@@ -154,27 +158,68 @@ pub struct StoreSetup {
     pub models: Vec<String>,
 }
 
-/// Starts the worker. The database opens in the worker; if it cannot, every job answers with the reason.
+/// How often the retention rules run while the kiosk is on.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// How often a running PIN lockout is counted down in the store.
+const LOCKOUT_TICK: Duration = Duration::from_secs(5);
+
+/// How often a database that could not be opened is tried again.
+const REOPEN_EVERY: Duration = Duration::from_secs(10);
+
+/// Starts the worker. The database opens in the worker; if it cannot, the kiosk is told at once
+/// ([`StoreEvent::Unavailable`]: no candidate may start an interview whose answers cannot be
+/// saved), every job answers with the reason, and opening is tried again every few seconds
+/// ([`StoreEvent::Available`] once it works).
 pub fn start(setup: StoreSetup) -> Link<StoreCmd, StoreEvent> {
     super::spawn("store", move |cmds, events| {
-        let mut store = Store::open(&setup.db).map_err(|e| e.to_string());
+        let open = || {
+            Store::open(&setup.db).map_err(|e| {
+                tracing::error!("the database cannot be opened: {e}");
+                e.to_string()
+            })
+        };
+        let mut store = open();
+        let mut clock = LockoutClock::new();
         // Expired audio is looked for at start and then hourly.
-        if let Ok(s) = store.as_mut() {
-            purge_expired(s, &setup);
+        let mut next_purge = Instant::now();
+        if let Err(e) = &store {
+            let _ = events.send(StoreEvent::Unavailable(e.clone()));
         }
         loop {
-            let cmd = match cmds.recv_timeout(Duration::from_secs(3600)) {
+            let now = Instant::now();
+            // A running PIN lockout is counted down (and stored) every few seconds, so a
+            // restart resumes it about where it was; none running costs nothing.
+            let mut wait = next_purge.saturating_duration_since(now);
+            match store.as_mut() {
+                Err(_) => wait = REOPEN_EVERY,
+                Ok(s) => {
+                    if wait.is_zero() {
+                        purge_expired(s, &setup);
+                        next_purge = now + PURGE_EVERY;
+                        wait = PURGE_EVERY;
+                    }
+                    if clock.running && clock.left(s).is_ok_and(|l| l > Duration::ZERO) {
+                        wait = wait.min(LOCKOUT_TICK);
+                    }
+                }
+            }
+            let cmd = match cmds.recv_timeout(wait) {
                 Ok(cmd) => cmd,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    if let Ok(s) = store.as_mut() {
-                        purge_expired(s, &setup);
+                    if store.is_err() {
+                        store = open();
+                        if store.is_ok() {
+                            tracing::info!("the database opens again");
+                            let _ = events.send(StoreEvent::Available);
+                        }
                     }
                     continue;
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             };
             let reply = match store.as_mut() {
-                Ok(s) => handle(s, &setup, cmd),
+                Ok(s) => handle(s, &setup, &mut clock, cmd),
                 Err(e) => match cmd {
                     StoreCmd::Save(_) => StoreEvent::SaveFailed(e.clone()),
                     _ => StoreEvent::Failed(e.clone()),
@@ -204,7 +249,12 @@ pub fn purge_expired(store: &mut Store, setup: &StoreSetup) {
     }
 }
 
-fn handle(store: &mut Store, setup: &StoreSetup, cmd: StoreCmd) -> StoreEvent {
+fn handle(
+    store: &mut Store,
+    setup: &StoreSetup,
+    clock: &mut LockoutClock,
+    cmd: StoreCmd,
+) -> StoreEvent {
     let failed = |e: kiosk_store::StoreError| StoreEvent::Failed(e.to_string());
     match cmd {
         StoreCmd::Save(job) => match save(store, setup, &job) {
@@ -247,7 +297,7 @@ fn handle(store: &mut Store, setup: &StoreSetup, cmd: StoreCmd) -> StoreEvent {
             Ok(_) => StoreEvent::Audited,
             Err(e) => failed(e),
         },
-        StoreCmd::CheckPin(pin) => StoreEvent::Pin(check_pin(store, setup, &pin)),
+        StoreCmd::CheckPin(pin) => StoreEvent::Pin(check_pin(store, setup, clock, &pin)),
         StoreCmd::Status => match (store.outbox_backlog(), store.sync_state()) {
             (Ok(backlog), Ok(sync)) => StoreEvent::Status(StoreStatus {
                 models: setup
@@ -307,23 +357,54 @@ fn handle(store: &mut Store, setup: &StoreSetup, cmd: StoreCmd) -> StoreEvent {
     }
 }
 
-fn check_pin(store: &mut Store, setup: &StoreSetup, pin: &str) -> PinOutcome {
+/// The PIN lockout's countdown: the store holds what is left, and this process takes off the time
+/// its monotonic clock saw pass (so it counts only while the kiosk runs, and the wall clock plays
+/// no part).
+#[derive(Debug)]
+struct LockoutClock {
+    last: Instant,
+    /// A lockout may be running (true at start: one may have been stored before a restart).
+    running: bool,
+}
+
+impl LockoutClock {
+    /// Counting from now.
+    fn new() -> Self {
+        Self {
+            last: Instant::now(),
+            running: true,
+        }
+    }
+
+    /// What is left of the lockout, counted down to now and stored.
+    fn left(&mut self, store: &mut Store) -> Result<Duration, kiosk_store::StoreError> {
+        let now = Instant::now();
+        let left = store.pin_lockout_count_down(now - self.last)?;
+        self.last = now;
+        self.running = left > Duration::ZERO;
+        Ok(left)
+    }
+}
+
+fn check_pin(
+    store: &mut Store,
+    setup: &StoreSetup,
+    clock: &mut LockoutClock,
+    pin: &str,
+) -> PinOutcome {
     let Some(hash) = setup.pin_hash.as_deref() else {
         return PinOutcome::Unavailable(
             "no manager PIN is set: add manager_pin_hash (kiosk set-pin)".into(),
         );
     };
-    let (failures, last) = match store.pin_failures() {
+    let (failures, _) = match store.pin_failures() {
         Ok(f) => f,
         Err(e) => return PinOutcome::Unavailable(e.to_string()),
     };
-    let since_last = last
-        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| (kiosk_store::now() - t).to_std().unwrap_or_default())
-        .unwrap_or(Duration::MAX);
-    let wait = lockout(failures);
-    if since_last < wait {
-        return PinOutcome::Locked(wait - since_last);
+    match clock.left(store) {
+        Ok(left) if left > Duration::ZERO => return PinOutcome::Locked(left),
+        Ok(_) => {}
+        Err(e) => return PinOutcome::Unavailable(e.to_string()),
     }
     let ok = match verify_pin(hash, pin) {
         Ok(ok) => ok,
@@ -336,12 +417,21 @@ fn check_pin(store: &mut Store, setup: &StoreSetup, pin: &str) -> PinOutcome {
         // Without an audit record there is no access.
         return PinOutcome::Unavailable(e.to_string());
     }
+    let locked_for = if ok {
+        Duration::ZERO
+    } else {
+        lockout(failures + 1)
+    };
+    if let Err(e) = store.set_pin_lockout(locked_for) {
+        return PinOutcome::Unavailable(e.to_string());
+    }
+    clock.running = locked_for > Duration::ZERO;
     if ok {
         PinOutcome::Ok
     } else {
         PinOutcome::Wrong {
             failures: failures + 1,
-            locked_for: lockout(failures + 1),
+            locked_for,
         }
     }
 }
