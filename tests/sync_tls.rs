@@ -3,7 +3,8 @@
 //! refused, data keeps queueing, and `sync-agent status` says why. A certificate names the whole
 //! device path (tenant/store/device): the same device id under another tenant cannot publish
 //! here, another store's device cannot read this one's downlink, and no client can take over
-//! this device's session by its client id.
+//! this device's session by its client id. An expired or revoked device certificate, and a
+//! broker whose certificate names another host, are refused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,7 +50,7 @@ fn tls_broker(dir: &Path, certs: &Path) -> (Broker, u16) {
     let cloud_port = free_port();
     let acl = provisioning().join("mosquitto/kiosk.acl");
     let tls = format!(
-        "cafile {c}/ca.crt\ncertfile {c}/broker.crt\nkeyfile {c}/broker.key\nrequire_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\nacl_file {}\n",
+        "cafile {c}/ca.crt\ncertfile {c}/broker.crt\nkeyfile {c}/broker.key\ncrlfile {c}/crl.pem\nrequire_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\nacl_file {}\n",
         acl.display(),
         c = certs.display()
     );
@@ -323,5 +324,149 @@ fn a_certificate_reaches_only_its_own_tenant_store_and_session() {
         log.matches(" connected to ").count(),
         1,
         "the session was never taken over:\n{log}"
+    );
+}
+
+/// Runs openssl in `dir`, asserting success.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn expired_revoked_and_misnamed_certificates_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let certs = dir.path().join("certs");
+    let lost = "acme-retail/sh-pudong-001/kiosk-09";
+    make_certs(&certs, &[THIS, lost]);
+    // A stolen kiosk's certificate is revoked (the broker reads the CRL at start).
+    let revoke = Command::new(provisioning().join("certs/make-certs.sh"))
+        .args([certs.to_str().expect("utf8"), "--revoke", lost])
+        .status()
+        .expect("make-certs.sh runs");
+    assert!(revoke.success());
+    // This device's certificate, from the right CA, but it expired last year.
+    std::fs::write(certs.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
+    openssl(
+        &certs,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "expired.key",
+            "-out",
+            "expired.csr",
+            "-subj",
+            "/CN=acme-retail\\/sh-pudong-001\\/kiosk-01",
+        ],
+    );
+    openssl(
+        &certs,
+        &[
+            "ca",
+            "-config",
+            "ca.cnf",
+            "-batch",
+            "-notext",
+            "-startdate",
+            "20250101000000Z",
+            "-enddate",
+            "20250102000000Z",
+            "-extfile",
+            "client.ext",
+            "-in",
+            "expired.csr",
+            "-out",
+            "expired.crt",
+        ],
+    );
+    let (broker, cloud_port) = tls_broker(dir.path(), &certs);
+    let cloud = Cloud::start(cloud_port);
+    let ca = certs.join("ca.crt");
+
+    for (name, files, what) in [
+        (
+            "expired",
+            (certs.join("expired.crt"), certs.join("expired.key")),
+            "an expired certificate",
+        ),
+        ("revoked", cert(&certs, lost), "a revoked certificate"),
+    ] {
+        let d = dir.path().join(name);
+        let st = station(&d);
+        with_tls(&st, broker.port, &ca, files);
+        produce(&st, 1);
+        let agent = start_agent(&st, &d.join("agent.log"));
+        refused(&st, what, "rejected this device's TLS certificate");
+        drop(agent);
+    }
+    assert!(cloud.unique().is_empty(), "nothing got through");
+
+    // A broker whose certificate names another host: the agent refuses it (server identity).
+    let wrong = dir.path().join("wrong-host");
+    std::fs::create_dir_all(&wrong).expect("dir");
+    for f in ["ca.crt", "ca.key", "crl.pem"] {
+        std::fs::copy(certs.join(f), wrong.join(f)).expect("copy");
+    }
+    std::fs::write(
+        wrong.join("server.ext"),
+        "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:mqtt.elsewhere.example\n",
+    )
+    .expect("ext");
+    openssl(
+        &wrong,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "broker.key",
+            "-out",
+            "broker.csr",
+            "-subj",
+            "/CN=mqtt.elsewhere.example",
+        ],
+    );
+    openssl(
+        &wrong,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "broker.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "broker.crt",
+        ],
+    );
+    let (misnamed, _) = tls_broker(&wrong, &wrong);
+    let d = dir.path().join("misnamed");
+    let st = station(&d);
+    with_tls(&st, misnamed.port, &ca, cert(&certs, THIS));
+    produce(&st, 1);
+    let _agent = start_agent(&st, &d.join("agent.log"));
+    refused(
+        &st,
+        "a broker certificate for another host",
+        "not valid for name",
     );
 }
