@@ -468,6 +468,14 @@ impl Store {
                 let policy = self.policy(&o.tenant);
                 deletions::complete(tx, &o.tenant, &o.device_id, d, policy.webhooks).await
             }
+            KioskEvent::ConfigApplied(c) => {
+                let detail = serde_json::to_value(c).unwrap_or(Value::Null);
+                refused::report(tx, o, &e.event_id, "config_applied", detail, e.occurred_at).await
+            }
+            KioskEvent::ConfigRejected(c) => {
+                let detail = serde_json::to_value(c).unwrap_or(Value::Null);
+                refused::report(tx, o, &e.event_id, "config_rejected", detail, e.occurred_at).await
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::UsageError;
 pub struct Context {
     /// The station.
     pub station: Station,
-    /// Roles and lexicon.
+    /// Roles (the files', with the cloud's in force laid over them) and lexicon.
     pub catalog: Catalog,
     /// The store.
     pub store: Store,
@@ -27,6 +27,15 @@ impl Context {
             .map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
         let store = Store::open(&station.database())
             .with_context(|| format!("opening the store of station {}", station_file.display()))?;
+        // The cloud's roles in force (the app puts new ones in force between visits).
+        let cloud: Vec<_> = store
+            .config_in_force()?
+            .iter()
+            .filter_map(|(key, version, doc)| {
+                kiosk_config::parse_cloud_role(key, *version, doc).ok()
+            })
+            .collect();
+        let catalog = catalog.with_cloud_roles(&cloud, station.config.station.roles.as_deref());
         Ok(Self {
             station,
             catalog,

@@ -4,8 +4,10 @@
 //! the file and the field (and the role, for role files); an invalid configuration never starts a
 //! screening.
 
+mod cloud;
 mod station;
 
+pub use cloud::{ROLE_KEY_PREFIX, error_lines, parse_cloud_role, with_cloud_roles};
 pub use kiosk_screening::{ConfigError, ConfigErrors};
 pub use station::{
     BrokerConfig, KioskSettings, SpeechSettings, Station, StationConfig, SyncSettings, TlsFiles,

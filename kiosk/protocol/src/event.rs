@@ -235,6 +235,27 @@ pub struct DeletionCompletedBody {
     pub completed_at: DateTime<FixedOffset>,
 }
 
+/// `config_applied`: a configuration document from the cloud is in force on the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigAppliedBody {
+    /// The document (`role:<id>`).
+    pub key: String,
+    /// Its version.
+    pub version: i64,
+}
+
+/// `config_rejected`: a configuration document failed the device's validator; the previous one
+/// stays in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRejectedBody {
+    /// The document.
+    pub key: String,
+    /// Its version.
+    pub version: i64,
+    /// The validator's errors, one line each (file, role, field, message).
+    pub errors: Vec<String>,
+}
+
 /// A parsed event of a known type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KioskEvent {
@@ -250,6 +271,10 @@ pub enum KioskEvent {
     Audit(Map<String, Value>),
     /// `deletion_completed`.
     DeletionCompleted(DeletionCompletedBody),
+    /// `config_applied`.
+    ConfigApplied(ConfigAppliedBody),
+    /// `config_rejected`.
+    ConfigRejected(ConfigRejectedBody),
 }
 
 /// Why bytes are not an event this build can apply.
@@ -315,6 +340,8 @@ pub fn parse_event(bytes: &[u8]) -> Result<Envelope<KioskEvent>, ParseError> {
         event_type::DOWNLINK_REJECTED => KioskEvent::DownlinkRejected(typed(t, raw.body)?),
         event_type::AUDIT => KioskEvent::Audit(raw.body),
         event_type::DELETION_COMPLETED => KioskEvent::DeletionCompleted(typed(t, raw.body)?),
+        event_type::CONFIG_APPLIED => KioskEvent::ConfigApplied(typed(t, raw.body)?),
+        event_type::CONFIG_REJECTED => KioskEvent::ConfigRejected(typed(t, raw.body)?),
         other => return Err(ParseError::UnknownType(other.to_string())),
     };
     if raw.event_id.trim().is_empty() {
@@ -373,5 +400,29 @@ mod tests {
             parse_event(b"{not json"),
             Err(ParseError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn configuration_outcomes_parse() {
+        let ok = parse_event(&envelope(
+            "config_applied",
+            1,
+            serde_json::json!({"key": "role:nurse", "version": 3}),
+        ))
+        .expect("applied");
+        assert!(matches!(ok.body, KioskEvent::ConfigApplied(ref c) if c.version == 3));
+        let no = parse_event(&envelope(
+            "config_rejected",
+            1,
+            serde_json::json!({"key": "role:nurse", "version": 4, "errors": ["pass_threshold: 170"]}),
+        ))
+        .expect("rejected");
+        assert!(matches!(no.body, KioskEvent::ConfigRejected(ref c) if c.errors.len() == 1));
+        let bad = parse_event(&envelope(
+            "config_rejected",
+            1,
+            serde_json::json!({"key": 1}),
+        ));
+        assert!(matches!(bad, Err(ParseError::Invalid { .. })), "{bad:?}");
     }
 }

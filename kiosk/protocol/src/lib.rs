@@ -6,9 +6,9 @@ mod event;
 pub mod topic;
 
 pub use event::{
-    AnswerPayload, CandidatePayload, ConsentPayload, DecisionBody, DeletionCompletedBody,
-    DimensionPayload, DownlinkRejectedBody, Envelope, EventQuarantinedBody, Id,
-    InterviewResultBody, KioskEvent, ParseError, Score, parse_event,
+    AnswerPayload, CandidatePayload, ConfigAppliedBody, ConfigRejectedBody, ConsentPayload,
+    DecisionBody, DeletionCompletedBody, DimensionPayload, DownlinkRejectedBody, Envelope,
+    EventQuarantinedBody, Id, InterviewResultBody, KioskEvent, ParseError, Score, parse_event,
 };
 pub use topic::{DeviceTopic, TopicKind, device_base, parse_topic};
 
@@ -31,6 +31,11 @@ pub mod event_type {
     pub const AUDIT: &str = "audit";
     /// A deletion request was carried out on the device.
     pub const DELETION_COMPLETED: &str = "deletion_completed";
+    /// A configuration document from the cloud is in force on the device (`{key, version}`).
+    pub const CONFIG_APPLIED: &str = "config_applied";
+    /// A configuration document from the cloud failed validation; the previous one stays
+    /// (`{key, version, errors}`).
+    pub const CONFIG_REJECTED: &str = "config_rejected";
 }
 
 /// Downlink kinds (the last level of `…/down/{kind}`).

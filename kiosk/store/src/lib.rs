@@ -5,6 +5,7 @@
 //! written in one transaction; `save_interview` returns only after the commit, and only then may
 //! anything tell the candidate "saved".
 
+mod config_state;
 mod forget;
 mod inbox;
 mod interviews;
@@ -15,6 +16,7 @@ mod review;
 mod schema;
 mod sync_state;
 
+pub use config_state::ConfigDoc;
 pub use forget::{ForgetRequest, ForgetTarget, Forgotten, RequestedBy, Tombstone};
 pub use inbox::InboxOutcome;
 pub use interviews::{

@@ -149,7 +149,8 @@ CREATE INDEX outbox_unconfirmed ON outbox(seq) WHERE acked_at IS NOT NULL AND de
 "#,
     // Deletion on request: the tombstone of each request carried out (ids, counts and times
     // only, no personal data); a repeated request finds it and does nothing again. Retention:
-    // when an interview's personal data was removed. The PIN lockout still to run.
+    // when an interview's personal data was removed. The PIN lockout still to run. The cloud
+    // configuration in force.
     r#"
 CREATE TABLE deletions (
     request_id    TEXT PRIMARY KEY,
@@ -166,6 +167,16 @@ ALTER TABLE interviews ADD COLUMN personal_data_removed_at TEXT;
 CREATE TABLE pin_lockout (
     id            INTEGER PRIMARY KEY CHECK (id = 1),
     remaining_ms  INTEGER NOT NULL
+);
+-- Configuration from the cloud: per inbox `config` key, the version in force (applied at an
+-- idle screen) and the last version refused by the validator.
+CREATE TABLE config_state (
+    key               TEXT PRIMARY KEY,
+    applied_version   INTEGER,
+    applied_payload   TEXT,
+    applied_at        TEXT,
+    rejected_version  INTEGER,
+    rejected_at       TEXT
 );
 "#,
 ];

@@ -31,8 +31,11 @@ pub struct Setup {
     pub speech: SpeechSettings,
     /// The language the attract screen starts in.
     pub default_locale: String,
-    /// The roles this store offers.
+    /// The roles this store offers (from the role files).
     pub roles: Vec<RoleConfig>,
+    /// The station's own list of roles it offers (`[station] roles`), if it has one: a role the
+    /// cloud adds is offered only if listed.
+    pub offered_roles: Option<Vec<String>>,
     /// The yes/no lexicon.
     pub lexicon: Arc<Lexicon>,
     /// Models folder.
@@ -86,6 +89,7 @@ pub fn build_setup(
         camera,
         prompts: PromptAudio::scan(station.prompt_audio_dir.as_deref(), &roles),
         roles,
+        offered_roles: s.roles.clone(),
         speaker: Speaker::Device,
     }
 }
@@ -97,8 +101,14 @@ pub struct Config {
     pub kiosk: KioskSettings,
     /// Start-up language.
     pub default_locale: String,
-    /// Offered roles.
+    /// Offered roles: the role files' with the cloud's in force laid over them.
     pub roles: Vec<RoleConfig>,
+    /// The role files' roles.
+    pub file_roles: Vec<RoleConfig>,
+    /// `[station] roles`, if the station lists the roles it offers.
+    pub offered_roles: Option<Vec<String>>,
+    /// The cloud's configuration documents in force (`role:nurse v3`).
+    pub config_in_force: Vec<String>,
     /// Texts.
     pub strings: Strings,
     /// The questions that are read out.
@@ -212,6 +222,9 @@ impl Plugin for KioskPlugin {
         .insert_resource(Config {
             kiosk: setup.kiosk,
             default_locale: setup.default_locale.clone(),
+            file_roles: setup.roles.clone(),
+            offered_roles: setup.offered_roles,
+            config_in_force: Vec::new(),
             roles: setup.roles,
             strings: Strings::shipped(),
             prompts: setup.prompts,
@@ -247,6 +260,7 @@ impl Plugin for KioskPlugin {
                 activity,
                 devices_status,
                 service,
+                cloud_config,
                 idle_reset,
                 manager_timeout,
             )
@@ -295,6 +309,40 @@ fn activity(
 }
 
 /// Keeps the level meter and device problems current on every screen.
+/// The cloud's configuration in force (asked for on every return to the attract screen) becomes
+/// the offered roles there, never during a visit: a reply that arrives once a visit has begun
+/// waits for the next return.
+fn cloud_config(
+    mut db: MessageReader<FromDb>,
+    mut cfg: ResMut<Config>,
+    mut pending: Local<Option<(Vec<RoleConfig>, Vec<String>)>>,
+    screen: Res<State<Screen>>,
+    mut rebuild: ResMut<Rebuild>,
+) {
+    for m in db.read() {
+        if let StoreEvent::CloudConfig { roles, in_force } = &m.0 {
+            *pending = Some((roles.clone(), in_force.clone()));
+        }
+    }
+    if *screen.get() != Screen::Attract {
+        return;
+    }
+    if let Some((roles, in_force)) = pending.take() {
+        let merged =
+            kiosk_config::with_cloud_roles(&cfg.file_roles, &roles, cfg.offered_roles.as_deref());
+        if merged
+            .iter()
+            .map(|r| &r.id)
+            .ne(cfg.roles.iter().map(|r| &r.id))
+            || cfg.config_in_force != in_force
+        {
+            rebuild.0 = true;
+        }
+        cfg.roles = merged;
+        cfg.config_in_force = in_force;
+    }
+}
+
 /// The database opens or not: the attract screen takes candidates only while it does.
 fn service(
     mut db: MessageReader<FromDb>,

@@ -86,6 +86,7 @@ fn kiosk_in(
         speech: SpeechSettings::default(),
         default_locale: "en".into(),
         roles: roles(),
+        offered_roles: None,
         lexicon: Arc::new(lexicon()),
         prompts: kiosk_ui::prompts::PromptAudio::default(),
         models_dir: repo_models(),
@@ -728,4 +729,74 @@ fn a_database_that_cannot_be_opened_puts_the_kiosk_out_of_service() {
     });
     k.tap(Action::Start);
     assert_eq!(k.screen(), Screen::Consent);
+}
+
+#[test]
+fn the_clouds_role_configuration_is_taken_up_between_visits_and_a_bad_one_refused() {
+    let mut k = kiosk(vec![], |_| {});
+    let nurse = roles()
+        .into_iter()
+        .find(|r| r.id == "nurse")
+        .expect("nurse");
+    let mut changed = serde_json::to_value(&nurse).expect("json");
+    changed["pass_threshold"] = serde_json::json!(72);
+    let doc = |version: i64, role: &serde_json::Value| {
+        serde_json::json!({"version": version, "key": "role:nurse", "body": {"kind": "role", "role": role}})
+            .to_string()
+    };
+    let mut store = k.store();
+    store
+        .inbox_apply("config", "role:nurse", 3, &doc(3, &changed))
+        .expect("inbox");
+    drop(store);
+    // Taken up when the kiosk next returns to its idle screen.
+    k.tap(Action::Start);
+    assert_eq!(k.screen(), Screen::Consent);
+    k.tap(Action::Decline);
+    k.until(10, "the cloud's role in force at the idle screen", |k| {
+        let cfg = k.app.world().resource::<kiosk_ui::app::Config>();
+        cfg.role("nurse").is_some_and(|r| r.pass_threshold == 72)
+    });
+    let cfg = k.app.world().resource::<kiosk_ui::app::Config>();
+    assert_eq!(cfg.config_in_force, vec!["role:nurse v3".to_string()]);
+    let sent = k.store().outbox_pending(0, 100).expect("outbox");
+    let applied: Vec<_> = sent
+        .iter()
+        .filter(|e| e.event_type == "config_applied")
+        .collect();
+    assert_eq!(applied.len(), 1);
+    assert!(
+        applied[0].payload.contains(r#""version":3"#),
+        "{}",
+        applied[0].payload
+    );
+
+    // Version 4 fails the validator: version 3 stays, and the cloud is told why.
+    let mut bad = changed.clone();
+    bad["pass_threshold"] = serde_json::json!(170);
+    k.store()
+        .inbox_apply("config", "role:nurse", 4, &doc(4, &bad))
+        .expect("inbox");
+    k.tap(Action::Start);
+    k.tap(Action::Decline);
+    k.until(10, "the refusal reported", |k| {
+        k.store()
+            .outbox_pending(0, 100)
+            .expect("outbox")
+            .iter()
+            .any(|e| e.event_type == "config_rejected")
+    });
+    let sent = k.store().outbox_pending(0, 100).expect("outbox");
+    let rejected = sent
+        .iter()
+        .find(|e| e.event_type == "config_rejected")
+        .expect("rejected");
+    assert!(
+        rejected.payload.contains("pass_threshold"),
+        "{}",
+        rejected.payload
+    );
+    let cfg = k.app.world().resource::<kiosk_ui::app::Config>();
+    assert_eq!(cfg.role("nurse").map(|r| r.pass_threshold), Some(72));
+    assert_eq!(cfg.config_in_force, vec!["role:nurse v3".to_string()]);
 }

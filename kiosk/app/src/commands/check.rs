@@ -77,11 +77,37 @@ fn database_rows(st: &Station) -> Vec<Row> {
             }];
         }
     };
+    let config = match (store.config_in_force(), store.config_undecided()) {
+        (Ok(inf), Ok(und)) => Row {
+            what: "configuration".into(),
+            ok: true,
+            detail: format!(
+                "role files{}{}",
+                inf.iter()
+                    .map(|(k, v, _)| format!(" + {k} v{v} from the cloud"))
+                    .collect::<String>(),
+                if und.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} newer document(s) from the cloud are taken up when the kiosk is next idle",
+                        und.len()
+                    )
+                }
+            ),
+        },
+        (Err(e), _) | (_, Err(e)) => Row {
+            what: "configuration".into(),
+            ok: false,
+            detail: e.to_string(),
+        },
+    };
     let days = st.config.kiosk.personal_data_days;
     let cutoff = kiosk_store::now() - chrono::Duration::days(i64::from(days));
     let backlog = store.outbox_backlog();
     let late = store.undelivered_before(cutoff);
     vec![
+        config,
         Row {
             what: "database".into(),
             ok: backlog.is_ok(),

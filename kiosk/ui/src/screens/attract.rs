@@ -9,12 +9,13 @@ use bevy::prelude::*;
 use super::{Redraw, View};
 
 use crate::action::Action;
-use crate::app::{Asr, Cam, Config, Mic};
+use crate::app::{Asr, Cam, Config, Db, Mic};
 use crate::state::{ManagerView, OutOfService, Rebuild, Screen, Visit};
 use crate::theme::{self, Kind};
 use crate::workers::camera::CameraCmd;
 use crate::workers::capture::CaptureCmd;
 use crate::workers::ears::EarsCmd;
+use crate::workers::store::StoreCmd;
 
 /// The attract screen.
 #[derive(Debug)]
@@ -45,9 +46,12 @@ fn reset(
     mut view: ResMut<ManagerView>,
     mic: Res<Mic>,
     cam: Res<Cam>,
+    db: Res<Db>,
 ) {
     mic.send(CaptureCmd::Stop);
     cam.send(CameraCmd::Stop);
+    // The cloud's newest configuration is taken up here, between visits.
+    db.send(StoreCmd::CloudConfig);
     *visit = Visit::new(&cfg.default_locale);
     *view = ManagerView::default();
 }

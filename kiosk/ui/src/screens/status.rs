@@ -102,6 +102,16 @@ fn loaded(
             .map(|e| format!(" — {e}"))
             .unwrap_or_default();
         lines.push((cfg.t(l, "status_last_sync"), format!("{last}{err}")));
+        let config = if cfg.config_in_force.is_empty() {
+            cfg.t(l, "status_config_files")
+        } else {
+            format!(
+                "{} + {}",
+                cfg.t(l, "status_config_files"),
+                cfg.config_in_force.join(", ")
+            )
+        };
+        lines.push((cfg.t(l, "status_config"), config));
         view.status = lines;
         rebuild.0 = true;
     }

@@ -95,6 +95,9 @@ pub enum StoreCmd {
     Rosters,
     /// Delete this interview's candidate's personal data, asked for by the manager.
     Forget(String),
+    /// Decide the cloud's new configuration documents (validate; apply or reject, telling the
+    /// cloud) and return what is in force.
+    CloudConfig,
 }
 
 /// A store result.
@@ -131,6 +134,13 @@ pub enum StoreEvent {
     Unavailable(String),
     /// The database opens again.
     Available,
+    /// The cloud's roles in force, and their labels (`role:nurse v3`).
+    CloudConfig {
+        /// Roles.
+        roles: Vec<RoleConfig>,
+        /// `key vN` of each document in force.
+        in_force: Vec<String>,
+    },
 }
 
 /// What the store worker needs.
@@ -327,6 +337,10 @@ fn handle(
                 Err(e) => failed(e),
             }
         }
+        StoreCmd::CloudConfig => match cloud_config(store, setup) {
+            Ok((roles, in_force)) => StoreEvent::CloudConfig { roles, in_force },
+            Err(e) => failed(e),
+        },
         StoreCmd::Rosters => match store.inbox_list("roster") {
             Ok(rows) => {
                 let today = chrono::Local::now().date_naive();
@@ -384,6 +398,46 @@ impl LockoutClock {
         self.running = left > Duration::ZERO;
         Ok(left)
     }
+}
+
+/// Validates the cloud's undecided configuration documents with the role files' validator,
+/// puts the valid ones in force and records the rest as refused (each telling the cloud), then
+/// returns the roles in force.
+#[allow(clippy::type_complexity)]
+fn cloud_config(
+    store: &mut Store,
+    setup: &StoreSetup,
+) -> Result<(Vec<RoleConfig>, Vec<String>), kiosk_store::StoreError> {
+    for doc in store.config_undecided()? {
+        match kiosk_config::parse_cloud_role(&doc.0, doc.1, &doc.2) {
+            Ok(_) => {
+                tracing::info!(key = doc.0, version = doc.1, "cloud configuration applied");
+                store.config_apply(&setup.station, &doc)?;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    key = doc.0,
+                    version = doc.1,
+                    "cloud configuration refused: {e}"
+                );
+                store.config_reject(
+                    &setup.station,
+                    &doc.0,
+                    doc.1,
+                    &kiosk_config::error_lines(&e),
+                )?;
+            }
+        }
+    }
+    let mut roles = Vec::new();
+    let mut in_force = Vec::new();
+    for (key, version, payload) in store.config_in_force()? {
+        if let Ok(role) = kiosk_config::parse_cloud_role(&key, version, &payload) {
+            roles.push(role);
+            in_force.push(format!("{key} v{version}"));
+        }
+    }
+    Ok((roles, in_force))
 }
 
 fn check_pin(
