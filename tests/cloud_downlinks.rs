@@ -37,34 +37,53 @@ fn put(
     (code, r.json().unwrap_or(serde_json::Value::Null))
 }
 
-#[test]
-fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_once() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let pg = Postgres::start(dir.path());
-    let broker = Broker::start(dir.path(), "");
+/// One kiosk (`kiosk demo` results, its sync agent) and one bridge, with PostgreSQL, the broker
+/// and a webhook receiver, once everything the kiosk made is delivered.
+struct Deployed {
+    pg: Postgres,
+    broker: Broker,
+    receiver: Receiver,
+    st: std::path::PathBuf,
+    b: Bridge,
+    _agent: system_tests::AgentProcess,
+}
+
+fn deploy(dir: &std::path::Path, sync_extra: &str) -> Deployed {
+    let pg = Postgres::start(dir);
+    let broker = Broker::start(dir, "");
     let receiver = Receiver::start(0, 0);
-    let st = station(dir.path());
-    configure_broker(
-        &st,
-        broker.port,
-        &format!("{FAST_SYNC}receipt_timeout_s = 3\n"),
-    );
-    let (cfg, api) = bridge::config(
-        dir.path(),
-        "bridge-1",
-        &pg.url(),
-        broker.port,
-        receiver.port,
-        "",
-    );
+    let st = station(dir);
+    configure_broker(&st, broker.port, &format!("{FAST_SYNC}{sync_extra}"));
+    let (cfg, api) = bridge::config(dir, "bridge-1", &pg.url(), broker.port, receiver.port, "");
     bridge::register(&cfg, DEVICE);
-    let b = Bridge::start(&cfg, api, &dir.path().join("bridge.log"));
+    let b = Bridge::start(&cfg, api, &dir.join("bridge.log"));
     produce(&st, 1);
-    let _agent = start_agent(&st, &dir.path().join("agent.log"));
+    let agent = start_agent(&st, &dir.join("agent.log"));
     wait_until("delivered", LONG, || {
         let s = agent_status(&st);
         (s["backlog"] == 0 && s["unconfirmed"] == 0, s)
     });
+    Deployed {
+        pg,
+        broker,
+        receiver,
+        st,
+        b,
+        _agent: agent,
+    }
+}
+
+#[test]
+fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Deployed {
+        pg,
+        broker,
+        receiver,
+        st,
+        b,
+        _agent,
+    } = deploy(dir.path(), "receipt_timeout_s = 3\n");
 
     // A candidate with a name, a phone and a transcript, as HR sees them.
     let (_, list) = b.get("/v1/candidates", TOKEN);
@@ -244,27 +263,14 @@ fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
 #[test]
 fn a_deletion_asked_for_at_the_store_removes_the_cloud_copy_too() {
     let dir = tempfile::tempdir().expect("tmp");
-    let pg = Postgres::start(dir.path());
-    let broker = Broker::start(dir.path(), "");
-    let receiver = Receiver::start(0, 0);
-    let st = station(dir.path());
-    configure_broker(&st, broker.port, FAST_SYNC);
-    let (cfg, api) = bridge::config(
-        dir.path(),
-        "bridge-1",
-        &pg.url(),
-        broker.port,
-        receiver.port,
-        "",
-    );
-    bridge::register(&cfg, DEVICE);
-    let b = Bridge::start(&cfg, api, &dir.path().join("bridge.log"));
-    produce(&st, 1);
-    let _agent = start_agent(&st, &dir.path().join("agent.log"));
-    wait_until("delivered", LONG, || {
-        let s = agent_status(&st);
-        (s["backlog"] == 0 && s["unconfirmed"] == 0, s)
-    });
+    let Deployed {
+        pg,
+        broker: _broker,
+        receiver,
+        st,
+        b,
+        _agent,
+    } = deploy(dir.path(), "");
     let (_, list) = b.get("/v1/candidates", TOKEN);
     let c = list
         .as_array()
