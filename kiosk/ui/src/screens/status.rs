@@ -85,9 +85,13 @@ fn loaded(
             .collect();
         lines.push((
             cfg.t(l, "status_backlog"),
-            format!(
-                "{} (quarantined {})",
-                s.backlog.pending, s.backlog.quarantined
+            cfg.strings.fill(
+                l,
+                "status_backlog_detail",
+                &[
+                    ("pending", &s.backlog.pending.to_string()),
+                    ("quarantined", &s.backlog.quarantined.to_string()),
+                ],
             ),
         ));
         let last = s
