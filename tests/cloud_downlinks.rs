@@ -80,7 +80,7 @@ fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_o
         pg,
         broker,
         receiver,
-        st,
+        st: _,
         b,
         _agent,
     } = deploy(dir.path(), "receipt_timeout_s = 3\n");
@@ -265,11 +265,11 @@ fn a_deletion_asked_for_at_the_store_removes_the_cloud_copy_too() {
     let dir = tempfile::tempdir().expect("tmp");
     let Deployed {
         pg,
-        broker: _broker,
+        broker,
         receiver,
         st,
         b,
-        _agent,
+        _agent: agent,
     } = deploy(dir.path(), "");
     let (_, list) = b.get("/v1/candidates", TOKEN);
     let c = list
@@ -332,6 +332,73 @@ fn a_deletion_asked_for_at_the_store_removes_the_cloud_copy_too() {
     assert!(
         by.starts_with("store manager on kiosk-01") && by.ends_with("completed"),
         "{by}"
+    );
+
+    // A result sent just before the manager deleted it, held up on its way (another bridge, a
+    // slow broker), reaches the cloud after the deletion: the deletion waits for it and applies
+    // the moment it arrives.
+    drop(agent);
+    let out = system_tests::kiosk(&[
+        "score",
+        "--station",
+        station_arg,
+        "--role",
+        "factory-worker",
+        "--json",
+        "--answer",
+        "我想找稳定的工作",
+        "--answer",
+        "可以",
+        "--answer",
+        "在纺织厂做过三年",
+        "--name",
+        "林小雨",
+        "--phone",
+        "13912340000",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scored: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let interview = scored["interview_id"].as_str().expect("interview");
+    let result = Store::open(&database(dir.path()))
+        .expect("store")
+        .outbox_pending(0, 100)
+        .expect("outbox")
+        .into_iter()
+        .find(|e| e.payload.contains(interview))
+        .expect("the result's event");
+    let dev = RawDevice::connect(broker.port, DEVICE);
+    let done = serde_json::json!({
+        "request_id": "local-late", "interview": {"value": interview, "scheme": "kiosk_interview_id"},
+        "removed": {"candidate": 1}, "completed_at": "2026-12-06T10:05:00+08:00",
+    });
+    dev.publish(
+        &format!("kiosk/v1/acme-retail/sh-pudong-001/{DEVICE}/events/deletion_completed"),
+        envelope(DEVICE, "del-late", "deletion_completed", 1, done),
+    );
+    wait_until("the deletion waits for its interview", LONG, || {
+        let o = pg.psql("SELECT outcome FROM events WHERE event_id = 'del-late'");
+        (o == "waiting_for_interview", o)
+    });
+    dev.publish(&result.topic, result.payload.into_bytes());
+    let by = wait_until("deleted as it arrived", LONG, || {
+        let by = pg.psql(&format!(
+            "SELECT d.requested_by FROM deletions d JOIN candidates c USING (candidate_id)
+             WHERE c.interview_id = '{interview}' AND c.deleted_at IS NOT NULL"
+        ));
+        (!by.is_empty(), by)
+    });
+    assert!(by.contains("local-late"), "{by}");
+    assert!(
+        !pg.dump().contains("林小雨"),
+        "the late result's name is stored centrally"
+    );
+    assert_eq!(
+        pg.psql("SELECT outcome FROM events WHERE event_id = 'del-late'"),
+        "applied"
     );
 }
 

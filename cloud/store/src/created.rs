@@ -24,7 +24,8 @@ pub(crate) struct NewResult<'a> {
 
 /// Creates the candidates (once per device and interview: a result for an interview already
 /// known creates nothing), records their first status, enqueues `candidate.interviewed` where
-/// the tenant has webhooks, and applies decisions that were waiting for them. Returns the event
+/// the tenant has webhooks, and applies decisions and store-side deletions that were waiting for
+/// them. Returns the event
 /// ids that created a candidate.
 pub(crate) async fn create(
     tx: &Transaction<'_>,
@@ -150,8 +151,12 @@ pub(crate) async fn create(
         &made_tenants,
         &made_devices,
         &made_interviews,
-        policy,
+        &policy,
     )
+    .await?;
+    crate::deletions::apply_waiting(tx, &made_tenants, &made_devices, &made_interviews, |t| {
+        policy(t).webhooks
+    })
     .await?;
     Ok(made_events)
 }

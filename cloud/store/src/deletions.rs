@@ -212,7 +212,13 @@ pub(crate) async fn complete(
             .await?
         }
         // Not one of ours: asked for at the store (`kiosk forget`, the review screen).
-        Err(_) => complete_local(tx, tenant, device, d, &removed).await?,
+        Err(_) => match complete_local(tx, tenant, device, d, &removed).await? {
+            Local::Done(row) => Some(row),
+            Local::AlreadyCompleted => None,
+            // Its result was sent before the deletion and has not arrived (another instance may
+            // hold it): the deletion applies the moment it does (`apply_waiting`).
+            Local::NoInterviewYet => return Ok(WAITING.into()),
+        },
     };
     let Some(row) = row else {
         return Ok("unknown_or_completed_request".into());
@@ -234,17 +240,66 @@ pub(crate) async fn complete(
     Ok("applied".into())
 }
 
+/// The outcome of a store-side deletion whose interview has not arrived yet.
+pub(crate) const WAITING: &str = "waiting_for_interview";
+
+/// What became of a deletion made on the device.
+enum Local {
+    /// Applied: (request_id, candidate_id, central_removed).
+    Done(tokio_postgres::Row),
+    /// The candidate's deletion was already completed.
+    AlreadyCompleted,
+    /// The device's interview has not reached the cloud (yet).
+    NoInterviewYet,
+}
+
+/// Applies the store-side deletions that arrived before their interview, now that these
+/// interviews' candidates exist (in the transaction that created them); each one's event, which
+/// said "waiting", records what became of it.
+pub(crate) async fn apply_waiting(
+    tx: &Transaction<'_>,
+    tenants: &[String],
+    devices: &[String],
+    interviews: &[String],
+    webhooks_on: impl Fn(&str) -> bool,
+) -> Result<(), StoreError> {
+    let waiting = tx
+        .rows(
+            "SELECT e.event_id, e.payload::text, u.tenant, u.device
+             FROM events e
+             JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(tenant, device, interview)
+               ON e.device_id = u.device AND e.payload->'interview'->>'value' = u.interview
+             WHERE e.event_type = 'deletion_completed' AND e.outcome = $4
+             ORDER BY e.occurred_at, e.event_id",
+            &[&tenants, &devices, &interviews, &WAITING],
+        )
+        .await?;
+    for w in &waiting {
+        let event: String = w.get(0);
+        let Ok(d) = serde_json::from_str::<DeletionCompletedBody>(&w.get::<_, String>(1)) else {
+            continue;
+        };
+        let (tenant, device): (String, String) = (w.get(2), w.get(3));
+        let outcome = complete(tx, &tenant, &device, &d, webhooks_on(&tenant)).await?;
+        tx.run(
+            "UPDATE events SET outcome = $2 WHERE event_id = $1",
+            &[&event, &outcome],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// A deletion the store manager carried out on the device: the candidate's personal data is
 /// removed centrally too, and recorded as a completed request (or an HR request still pending for
-/// them is completed). None when the device's interview is unknown or its deletion was already
-/// completed. Returns (request_id, candidate_id, central_removed).
+/// them is completed).
 async fn complete_local(
     tx: &Transaction<'_>,
     tenant: &str,
     device: &str,
     d: &DeletionCompletedBody,
     removed: &Value,
-) -> Result<Option<tokio_postgres::Row>, StoreError> {
+) -> Result<Local, StoreError> {
     let Some(c) = tx
         .opt(
             "SELECT candidate_id, store_id, event_id FROM candidates
@@ -253,7 +308,7 @@ async fn complete_local(
         )
         .await?
     else {
-        return Ok(None);
+        return Ok(Local::NoInterviewYet);
     };
     let (candidate, store, event): (Uuid, String, String) = (c.get(0), c.get(1), c.get(2));
     let pending = tx
@@ -265,12 +320,12 @@ async fn complete_local(
             &[&candidate, removed, &d.completed_at],
         )
         .await?;
-    if pending.is_some() {
-        return Ok(pending);
+    if let Some(row) = pending {
+        return Ok(Local::Done(row));
     }
     let central = scrub(tx, candidate, device, &d.interview.value, &event).await?;
     let by = format!("store manager on {device} ({})", d.request_id);
-    tx.opt(
+    let row = tx.opt(
         "INSERT INTO deletions (request_id, tenant, candidate_id, device_id, store_id, interview_id,
                                 requested_by, central_removed, device_state, device_removed,
                                 device_completed_at)
@@ -290,5 +345,6 @@ async fn complete_local(
             &d.completed_at,
         ],
     )
-    .await
+    .await?;
+    Ok(row.map_or(Local::AlreadyCompleted, Local::Done))
 }

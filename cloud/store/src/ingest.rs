@@ -116,8 +116,8 @@ struct Batch<'a> {
     locks: &'a [i64],
 }
 
-/// The advisory lock key of each (device, interview) that a result or decision in the batch
-/// names, sorted and without repeats.
+/// The advisory lock key of each (device, interview) that a result, decision or deletion in the
+/// batch names, sorted and without repeats.
 fn interview_locks(parsed: &[Parsed]) -> Vec<i64> {
     let mut keys: Vec<i64> = parsed
         .iter()
@@ -125,6 +125,7 @@ fn interview_locks(parsed: &[Parsed]) -> Vec<i64> {
             let interview = match &p.event.as_ref().ok()?.body {
                 KioskEvent::InterviewResult(r) => &r.interview.value,
                 KioskEvent::Decision(d) => &d.interview.value,
+                KioskEvent::DeletionCompleted(d) => &d.interview.value,
                 _ => return None,
             };
             let device = &p.topic.as_ref()?.device;
