@@ -572,8 +572,14 @@ impl Agent {
                 .collect(),
             Err(e) => return tracing::error!("cannot read the roster versions: {e}"),
         };
+        // Interviews older than the retention period the cloud still does not have: kept (never
+        // purged before delivery), and central IT should know.
+        let days = i64::from(self.station.config.kiosk.personal_data_days);
+        let cutoff = chrono::Local::now().fixed_offset() - chrono::Duration::days(days);
+        let late = self.store.undelivered_before(cutoff).unwrap_or(0);
         let body = match self.store.outbox_backlog() {
             Ok(b) => json!({
+                "undelivered_past_retention": late,
                 "config_versions": config_versions,
                 "roster_versions": roster_versions,
                 "device": self.identity.device_id,
