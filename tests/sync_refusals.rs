@@ -91,6 +91,19 @@ fn large_downlinks_and_absurd_versions_never_stop_uploads() {
     });
     assert_eq!(rejected.len(), 1);
     assert_eq!(inbox_version(dir.path(), "big-week"), Some(1));
+    // The report names the document, not what it says (a roster names the new hire).
+    let report: String = rusqlite::Connection::open(database(dir.path()))
+        .expect("raw")
+        .query_row(
+            "SELECT payload FROM outbox WHERE event_type = 'downlink_rejected'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the report");
+    assert!(
+        report.contains("too far ahead") && !report.contains("xxxxxxxxxx"),
+        "{report}"
+    );
     cloud.send(&down("roster"), &roster("big-week", 2, 10), false);
     wait_until("the next version applied", LONG, || {
         let v = inbox_version(dir.path(), "big-week");

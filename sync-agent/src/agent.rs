@@ -275,12 +275,14 @@ impl Agent {
                 let mut body = Map::new();
                 body.insert("topic".into(), Value::from(topic.clone()));
                 body.insert("reason".into(), Value::from(reason));
-                body.insert(
-                    "excerpt".into(),
-                    Value::from(
-                        String::from_utf8_lossy(&p.payload[..p.payload.len().min(200)]).to_string(),
-                    ),
-                );
+                // The first bytes help only when the message is not JSON; a readable roster or
+                // deletion request would copy a candidate's name into a report no deletion finds.
+                let excerpt = if serde_json::from_slice::<Value>(&p.payload).is_ok() {
+                    String::new()
+                } else {
+                    String::from_utf8_lossy(&p.payload[..p.payload.len().min(200)]).to_string()
+                };
+                body.insert("excerpt".into(), Value::from(excerpt));
                 self.store
                     .enqueue_event(&self.identity, "downlink_rejected", body)
                     .map(drop)
