@@ -193,7 +193,7 @@ impl Store {
                 )?,
             );
         }
-        count("audio_files", remove_files(&files)?);
+        count("audio_files", crate::purge::remove_files(&files)?);
         let completed_at = now();
         let interview = interviews.first().cloned().unwrap_or_default();
         let body = kiosk_protocol::DeletionCompletedBody {
@@ -329,23 +329,4 @@ fn find_candidates(
         }
     }
     Ok(Vec::new())
-}
-
-/// Removes the files (a missing one counts as removed) and their folders once empty.
-fn remove_files(paths: &[String]) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for p in paths {
-        match std::fs::remove_file(p) {
-            Ok(()) => n += 1,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(StoreError::File {
-                    path: p.into(),
-                    detail: e.to_string(),
-                });
-            }
-        }
-        crate::purge::remove_empty_parent(std::path::Path::new(p));
-    }
-    Ok(n)
 }

@@ -154,19 +154,7 @@ impl Store {
                 .prepare("SELECT path FROM media WHERE interview_id = ?1")?
                 .query_map([&id], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            for f in &files {
-                match std::fs::remove_file(f) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(StoreError::File {
-                            path: f.into(),
-                            detail: e.to_string(),
-                        });
-                    }
-                }
-                remove_empty_parent(Path::new(f));
-            }
+            remove_files(&files)?;
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -277,4 +265,24 @@ pub(crate) fn remove_empty_parent(path: &Path) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::remove_dir(dir); // only when empty
     }
+}
+
+/// Removes the files and their folders once empty; returns how many existed. A missing file is
+/// gone already; one that cannot be removed stops the caller before it commits anything.
+pub(crate) fn remove_files(paths: &[String]) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for p in paths {
+        match std::fs::remove_file(p) {
+            Ok(()) => n += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(StoreError::File {
+                    path: p.into(),
+                    detail: e.to_string(),
+                });
+            }
+        }
+        remove_empty_parent(Path::new(p));
+    }
+    Ok(n)
 }
