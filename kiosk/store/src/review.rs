@@ -243,14 +243,14 @@ impl Store {
         Ok(event_id)
     }
 
-    /// Wrong PINs since the last right one (the lockout grows with them), and when the last one
-    /// was entered.
-    pub fn pin_failures(&self) -> Result<(u32, Option<String>), StoreError> {
+    /// Wrong PINs since the last right one (the lockout grows with them; how long is left of it
+    /// is [`Store::pin_lockout_count_down`]'s, never the wall clock's).
+    pub fn pin_failures(&self) -> Result<u32, StoreError> {
         Ok(self.conn.query_row(
-            "SELECT COUNT(*), MAX(at) FROM audit WHERE action = 'pin_failed'
+            "SELECT COUNT(*) FROM audit WHERE action = 'pin_failed'
                AND id > COALESCE((SELECT MAX(id) FROM audit WHERE action = 'pin_ok'), 0)",
             [],
-            |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)),
+            |r| Ok(r.get::<_, i64>(0)? as u32),
         )?)
     }
 

@@ -331,24 +331,24 @@ fn decisions_and_audit_commit_with_their_events_and_show_in_detail() {
         Err(StoreError::NotFound(_))
     ));
 
-    assert_eq!(store.pin_failures().expect("failures").0, 0);
+    assert_eq!(store.pin_failures().expect("failures"), 0);
     for _ in 0..3 {
         store
             .record_audit(&st, "pin_failed", serde_json::Map::new())
             .expect("audit");
     }
-    assert_eq!(store.pin_failures().expect("failures").0, 3);
+    assert_eq!(store.pin_failures().expect("failures"), 3);
     drop(store);
     let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("reopen");
     assert_eq!(
-        store.pin_failures().expect("failures").0,
+        store.pin_failures().expect("failures"),
         3,
         "a restart does not reset the lockout"
     );
     store
         .record_audit(&st, "pin_ok", serde_json::Map::new())
         .expect("audit");
-    assert_eq!(store.pin_failures().expect("failures").0, 0);
+    assert_eq!(store.pin_failures().expect("failures"), 0);
     let audits = store
         .outbox_pending(0, 100)
         .expect("pending")

@@ -443,7 +443,7 @@ fn wrong_pins_lock_the_pad_and_are_audited_and_a_decision_is_recorded() {
     );
     assert_eq!(k.screen(), Screen::Pin);
     let store = k.store();
-    assert_eq!(store.pin_failures().expect("failures").0, 3);
+    assert_eq!(store.pin_failures().expect("failures"), 3);
     let audits = store
         .outbox_pending(0, 100)
         .expect("outbox")

@@ -451,7 +451,7 @@ fn check_pin(
             "no manager PIN is set: add manager_pin_hash (kiosk set-pin)".into(),
         );
     };
-    let (failures, _) = match store.pin_failures() {
+    let failures = match store.pin_failures() {
         Ok(f) => f,
         Err(e) => return PinOutcome::Unavailable(e.to_string()),
     };
