@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use kiosk_store::Store;
 use system_tests::bridge::{self, Bridge, OTHER_TOKEN, RawDevice, Receiver, TOKEN, envelope};
 use system_tests::broker::Broker;
 use system_tests::postgres::Postgres;
@@ -178,7 +177,7 @@ fn a_deletion_removes_the_candidate_centrally_reaches_the_device_and_completes_o
         d["devices"][0]["removed"]["outbox_events"].as_i64() >= Some(1),
         "{d}"
     );
-    let store = Store::open(&database(dir.path())).expect("store");
+    let store = system_tests::open_store(dir.path()).expect("store");
     assert!(
         store.result_row(&interview).is_err(),
         "the interview is gone from the kiosk"
@@ -363,7 +362,7 @@ fn a_deletion_asked_for_at_the_store_removes_the_cloud_copy_too() {
     );
     let scored: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let interview = scored["interview_id"].as_str().expect("interview");
-    let result = Store::open(&database(dir.path()))
+    let result = system_tests::open_store(dir.path())
         .expect("store")
         .outbox_pending(0, 100)
         .expect("outbox")
@@ -481,7 +480,7 @@ fn a_role_push_is_validated_versioned_and_sent_until_each_device_holds_it() {
             r,
         )
     });
-    let (_, held) = Store::open(&database(dir.path()))
+    let (_, held) = system_tests::open_store(dir.path())
         .expect("store")
         .inbox_get("config", "role:factory-worker")
         .expect("inbox")

@@ -6,12 +6,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
-use kiosk_store::{Decision, StationIdentity, Store};
+use kiosk_store::{Decision, StationIdentity};
 use system_tests::bridge::{self, Bridge, OTHER_TOKEN, RawDevice, Receiver, TOKEN, envelope};
 use system_tests::broker::Broker;
 use system_tests::postgres::Postgres;
 use system_tests::{
-    FAST_SYNC, agent_status, configure_broker, database, produce, start_agent, station, wait_until,
+    FAST_SYNC, agent_status, configure_broker, produce, start_agent, station, wait_until,
 };
 
 const LONG: Duration = Duration::from_secs(120);
@@ -31,7 +31,7 @@ fn sync_settings() -> String {
 }
 
 fn interview_ids(dir: &Path) -> Vec<String> {
-    Store::open(&database(dir))
+    system_tests::open_store(dir)
         .expect("store")
         .list_results(10_000)
         .expect("results")
@@ -41,7 +41,7 @@ fn interview_ids(dir: &Path) -> Vec<String> {
 }
 
 fn outbox_ids(dir: &Path) -> HashSet<String> {
-    Store::open(&database(dir))
+    system_tests::open_store(dir)
         .expect("store")
         .outbox_log()
         .expect("log")
@@ -111,7 +111,7 @@ fn kiosk_results_reach_hr_once_with_receipts_api_and_signed_webhooks() {
     assert!(interviews.len() >= 4, "{interviews:?}");
     // The store manager advances the first and rejects the second on the kiosk.
     {
-        let mut store = Store::open(&database(dir.path())).expect("store");
+        let mut store = system_tests::open_store(dir.path()).expect("store");
         store
             .record_decision(
                 &identity(),

@@ -22,7 +22,11 @@ fn a_decision_racing_its_interview_through_another_instance_still_applies() {
     let device = identity().device_id;
 
     // The kiosk's real payloads, in the order it commits them: result 1, decision 1, result 2 …
-    let mut store = Store::open(&dir.path().join("kiosk.db")).expect("store");
+    let mut store = Store::open(
+        &dir.path().join("kiosk.db"),
+        &kiosk_store::StoreKey::generate(),
+    )
+    .expect("store");
     let (answers, result) = sample();
     for _ in 0..PAIRS {
         let saved = save(&mut store, &answers, &result);

@@ -8,13 +8,13 @@
 use std::time::Duration;
 
 use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
-use kiosk_store::{Decision, StationIdentity, Store};
+use kiosk_store::{Decision, StationIdentity};
 use serde_json::{Value, json};
 use system_tests::bridge::{self, Bridge, OTHER_TOKEN, Receiver, TOKEN};
 use system_tests::broker::Broker;
 use system_tests::postgres::Postgres;
 use system_tests::{
-    FAST_SYNC, agent_status, configure_broker, database, produce, start_agent, station, wait_until,
+    FAST_SYNC, agent_status, configure_broker, produce, start_agent, station, wait_until,
 };
 
 const LONG: Duration = Duration::from_secs(120);
@@ -97,7 +97,7 @@ fn demands(roster: &Value) -> Vec<String> {
 
 /// The roster the kiosk holds for `candidate`: (version, body).
 fn on_kiosk(dir: &std::path::Path, candidate: &str) -> Option<(i64, Value)> {
-    let (v, body) = Store::open(&database(dir))
+    let (v, body) = system_tests::open_store(dir)
         .ok()?
         .inbox_get("roster", candidate)
         .ok()??;
@@ -161,7 +161,7 @@ fn an_onboarding_nurse_gets_the_open_nights_on_the_kiosk_and_changes_publish_new
 
     // The nurse the demo interviewed (she said "I can do nights but not Sundays"): the store
     // manager advances her on the kiosk, and the decision reaches HR as `passed`.
-    let mut kiosk = Store::open(&database(dir.path())).expect("kiosk store");
+    let mut kiosk = system_tests::open_store(dir.path()).expect("kiosk store");
     let nurse = kiosk
         .list_results(10)
         .expect("results")

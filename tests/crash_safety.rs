@@ -4,11 +4,10 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kiosk_store::Store;
-use system_tests::{binary, database, station};
+use system_tests::{binary, station};
 
 fn count(dir: &std::path::Path) -> i64 {
-    Store::open(&database(dir))
+    system_tests::open_store(dir)
         .and_then(|s| s.interview_count())
         .unwrap_or(0)
 }
@@ -46,7 +45,7 @@ fn sigkill_during_saves_leaves_only_whole_interviews() {
             "the loop must have been killed, not finished"
         );
 
-        let store = Store::open(&database(dir.path())).expect("re-opens after the kill");
+        let store = system_tests::open_store(dir.path()).expect("re-opens after the kill");
         let problems = store.check_consistency().expect("check runs");
         assert!(problems.is_empty(), "round {round}: {problems:#?}");
         let now = store.interview_count().expect("count");

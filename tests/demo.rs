@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use system_tests::{PulseLoopback, binary, database, repo_models, speak, station_with_models};
+use system_tests::{PulseLoopback, binary, repo_models, speak, station_with_models};
 
 #[test]
 fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
@@ -67,7 +67,7 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
         "each question read out: {stderr}"
     );
 
-    let store = kiosk_store::Store::open(&database(dir.path())).expect("store");
+    let store = system_tests::open_store(dir.path()).expect("store");
     let rows = store.list_results(10).expect("results");
     assert_eq!(rows.len(), 1, "{rows:?}");
     let d = store

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use system_tests::{alsa_file_conf, binary, database, repo_models, speak, station_with_models};
+use system_tests::{alsa_file_conf, binary, repo_models, speak, station_with_models};
 
 const SCREENS: [&str; 11] = [
     "1-attract",
@@ -82,8 +82,6 @@ fn tour_clips(dir: &Path) -> PathBuf {
 /// A roster as the cloud sends it (this week, so it is current), for the manager's roster screen.
 fn seed_roster(dir: &Path) {
     use chrono::Datelike;
-    let db = database(dir);
-    std::fs::create_dir_all(db.parent().expect("data dir")).expect("mkdir");
     let today = chrono::Local::now().date_naive();
     let monday = today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
     let at = |d: i64, h: u32| {
@@ -105,7 +103,7 @@ fn seed_roster(dir: &Path) {
             "reason": "only 0 h off next to shift night-1; the rule is 11 h"}],
     });
     let msg = serde_json::json!({"version": 1, "key": "cand-1", "body": body});
-    kiosk_store::Store::open(&db)
+    system_tests::open_store(dir)
         .expect("store")
         .inbox_apply("roster", "cand-1", 1, &msg.to_string())
         .expect("roster in the inbox");
@@ -178,7 +176,7 @@ fn tour(dir: &Path, clips: &Path, out: &Path, size: (u32, u32)) -> String {
         );
     }
     // Both interviews were stored, and the manager's decision on each went to the outbox.
-    let store = kiosk_store::Store::open(&database(dir)).expect("store");
+    let store = system_tests::open_store(dir).expect("store");
     let rows = store.list_results(10).expect("results");
     assert_eq!(rows.len(), 2, "{rows:?}");
     for r in &rows {

@@ -5,18 +5,17 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kiosk_store::Store;
 use system_tests::broker::Broker;
 use system_tests::cloud::Cloud;
 use system_tests::{
-    FAST_SYNC, agent_status, configure_broker, database, produce, start_agent, station, wait_until,
+    FAST_SYNC, agent_status, configure_broker, produce, start_agent, station, wait_until,
 };
 
 const LONG: Duration = Duration::from_secs(90);
 
 /// Event ids of interview results in commit order, and whether each is acked.
 fn outbox(dir: &Path) -> Vec<(String, String, bool)> {
-    Store::open(&database(dir))
+    system_tests::open_store(dir)
         .expect("store")
         .outbox_log()
         .expect("log")
@@ -153,7 +152,7 @@ fn agent_sigkilled_mid_flight_resends_after_restart() {
     }
     // … between PUBACK and the ack commit: hold the database's write lock so the agent receives
     // PUBACKs it cannot commit, see the cloud get more than the store has marked, then SIGKILL it.
-    let lock = rusqlite::Connection::open(database(s.dir.path())).expect("open");
+    let lock = system_tests::raw_database(s.dir.path());
     lock.execute_batch("BEGIN IMMEDIATE").expect("write lock");
     std::thread::sleep(Duration::from_millis(500));
     let acked = outbox(s.dir.path()).iter().filter(|e| e.2).count();
@@ -252,7 +251,7 @@ fn downlink_is_applied_once_newest_wins_and_bad_messages_are_reported() {
         (r.len() == 3, r)
     });
     assert_eq!(rejected.len(), 3);
-    let store = Store::open(&database(s.dir.path())).expect("store");
+    let store = system_tests::open_store(s.dir.path()).expect("store");
     let (version, payload) = store
         .inbox_get("config", "station")
         .expect("inbox")
@@ -303,7 +302,7 @@ fn an_event_over_the_broker_packet_limit_is_quarantined_without_blocking_the_res
         (st["quarantined"] == 1 && st["backlog"] == 0, st)
     });
     assert_eq!(st["quarantined"], 1, "{st}");
-    let store = Store::open(&database(s.dir.path())).expect("store");
+    let store = system_tests::open_store(s.dir.path()).expect("store");
     let q = store.outbox_quarantined().expect("list");
     assert_eq!(q[0].1, big["event_id"].as_str().expect("id"));
     assert!(q[0].2.contains("maximum packet size"), "{q:?}");

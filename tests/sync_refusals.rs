@@ -9,12 +9,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use kiosk_store::Store;
 use system_tests::broker::Broker;
 use system_tests::cloud::Cloud;
 use system_tests::{
-    FAST_SYNC, agent_status, binary, configure_broker, database, produce, start_agent, station,
-    wait_until,
+    FAST_SYNC, agent_status, binary, configure_broker, produce, start_agent, station, wait_until,
 };
 
 const LONG: Duration = Duration::from_secs(90);
@@ -33,7 +31,7 @@ fn roster(key: &str, version: i64, padding: usize) -> Vec<u8> {
 }
 
 fn inbox_version(dir: &Path, key: &str) -> Option<i64> {
-    Store::open(&database(dir))
+    system_tests::open_store(dir)
         .expect("store")
         .inbox_get("roster", key)
         .expect("inbox")
@@ -41,7 +39,7 @@ fn inbox_version(dir: &Path, key: &str) -> Option<i64> {
 }
 
 fn delivered(dir: &Path, cloud: &Cloud) -> usize {
-    let log = Store::open(&database(dir))
+    let log = system_tests::open_store(dir)
         .expect("store")
         .outbox_log()
         .expect("log");
@@ -92,8 +90,7 @@ fn large_downlinks_and_absurd_versions_never_stop_uploads() {
     assert_eq!(rejected.len(), 1);
     assert_eq!(inbox_version(dir.path(), "big-week"), Some(1));
     // The report names the document, not what it says (a roster names the new hire).
-    let report: String = rusqlite::Connection::open(database(dir.path()))
-        .expect("raw")
+    let report: String = system_tests::raw_database(dir.path())
         .query_row(
             "SELECT payload FROM outbox WHERE event_type = 'downlink_rejected'",
             [],
@@ -162,7 +159,7 @@ fn an_acl_refusal_keeps_the_events_and_release_puts_quarantined_ones_back() {
     drop(agent);
     produce(&st, 1);
     let event_id = {
-        let mut store = Store::open(&database(dir.path())).expect("store");
+        let mut store = system_tests::open_store(dir.path()).expect("store");
         let last = store.outbox_log().expect("log").pop().expect("an event");
         store
             .outbox_quarantine(last.seq, "over the broker's maximum packet size")

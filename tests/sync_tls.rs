@@ -302,7 +302,7 @@ fn a_certificate_reaches_only_its_own_tenant_store_and_session() {
         false,
     );
     wait_until("the device itself got its downlink", LIMIT, || {
-        let got = kiosk_store::Store::open(&system_tests::database(&own))
+        let got = system_tests::open_store(&own)
             .expect("store")
             .inbox_get("config", "station")
             .expect("inbox")

@@ -66,7 +66,7 @@ struct UsageError(String);
 fn load(station: &Path) -> anyhow::Result<(Station, Store)> {
     let st =
         Station::load(station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
-    let store = Store::open(&st.database())
+    let store = Store::open_with_key_file(&st.database(), &st.key_file)
         .with_context(|| format!("opening the store of {}", station.display()))?;
     Ok((st, store))
 }

@@ -21,7 +21,7 @@ use system_tests::bridge::{self, Bridge, Receiver, TOKEN};
 use system_tests::broker::Broker;
 use system_tests::postgres::Postgres;
 use system_tests::sample::{peak_rss_kb, percentile, sample, save};
-use system_tests::{FAST_SYNC, configure_broker, database, start_agent, station, wait_until};
+use system_tests::{FAST_SYNC, configure_broker, start_agent, station, wait_until};
 
 mod roster_phase;
 
@@ -30,7 +30,8 @@ const KIOSKS: usize = 200;
 /// The real payload of one saved result, as the kiosk's outbox holds it.
 fn template(dir: &std::path::Path) -> Value {
     let (answers, result) = sample();
-    let mut store = Store::open(&dir.join("template.db")).expect("template store");
+    let mut store = Store::open(&dir.join("template.db"), &kiosk_store::StoreKey::generate())
+        .expect("template store");
     save(&mut store, &answers, &result);
     let payload = store.outbox_pending(0, 1).expect("pending")[0]
         .payload
@@ -156,7 +157,7 @@ fn latencies(
     n: usize,
 ) -> (Vec<f64>, Vec<f64>) {
     let (answers, result) = sample();
-    let mut store = Store::open(&database(dir)).expect("store");
+    let mut store = system_tests::open_store(dir).expect("store");
     let mut committed: HashMap<String, Instant> = HashMap::new();
     let mut api: HashMap<String, Instant> = HashMap::new();
     for _ in 0..n {

@@ -7,10 +7,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Duration as Days, Utc};
 use cloud_roster::{RulePack, sample, solve_store};
-use kiosk_store::Store;
 use serde_json::json;
 use system_tests::bridge::{Bridge, TOKEN};
-use system_tests::database;
 
 /// The rule pack and the tenant's rostering settings the bridges get for this phase.
 pub const RULES: &str = "[[rule_pack]]\nregion = \"cn\"\n";
@@ -50,7 +48,6 @@ pub fn latencies(dir: &Path, b: &Bridge, api: u16, hires: usize) -> (Vec<f64>, V
         .take(hires)
         .collect();
     assert_eq!(ids.len(), hires, "enough candidates awaiting review");
-    let db = database(dir);
     let (mut committed, mut kiosk) = (vec![], vec![]);
     for id in &ids {
         let path = format!("/v1/candidates/{id}/status");
@@ -69,7 +66,7 @@ pub fn latencies(dir: &Path, b: &Bridge, api: u16, hires: usize) -> (Vec<f64>, V
         committed.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(code, 200, "{r}");
         loop {
-            let held = Store::open(&db)
+            let held = system_tests::open_store(dir)
                 .ok()
                 .and_then(|s| s.inbox_get("roster", id).ok().flatten())
                 .is_some();

@@ -8,11 +8,10 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kiosk_store::Store;
 use system_tests::broker::Broker;
 use system_tests::cloud::Cloud;
 use system_tests::sample::{peak_rss_kb, percentile, sample, save};
-use system_tests::{configure_broker, database, start_agent, station, wait_until};
+use system_tests::{configure_broker, start_agent, station, wait_until};
 
 /// Raw QoS 1 throughput of `mosquitto_pub -l` (one message per line) with the same payloads.
 fn mosquitto_pub_rate(port: u16, payload: &str, n: usize) -> f64 {
@@ -61,7 +60,7 @@ fn main() {
     let (answers, result) = sample();
 
     eprintln!("writing a backlog of {n} results (offline period)…");
-    let mut store = Store::open(&database(dir.path())).expect("store");
+    let mut store = system_tests::open_store(dir.path()).expect("store");
     let mut payload = String::new();
     for i in 0..n {
         save(&mut store, &answers, &result);

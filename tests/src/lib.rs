@@ -56,7 +56,8 @@ pub fn station(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(examples().join("station.toml"))
         .expect("shipped station")
         .replace("\"../../var/data\"", "\"data\"")
-        .replace("\"../../var/models\"", "\"models\"");
+        .replace("\"../../var/models\"", "\"models\"")
+        .replace("\"../../var/store.key\"", "\"store.key\"");
     let path = dir.join("station.toml");
     std::fs::write(&path, text).expect("write station");
     path
@@ -311,4 +312,23 @@ impl Drop for PulseLoopback {
             .envs(self.env())
             .status();
     }
+}
+
+/// Opens the store of a station made by [`station`], with its key (`dir/store.key`, made by the
+/// first process that opened it).
+pub fn open_store(dir: &Path) -> Result<kiosk_store::Store, kiosk_store::StoreError> {
+    kiosk_store::Store::open_with_key_file(&database(dir), &dir.join("store.key"))
+}
+
+/// A plain SQLite connection to a station's database, keyed: for what the store's API does not
+/// show, or to hold its write lock.
+pub fn raw_database(dir: &Path) -> rusqlite::Connection {
+    let key = kiosk_store::StoreKey::load(&dir.join("store.key")).expect("the station's key");
+    let c = rusqlite::Connection::open(database(dir)).expect("open");
+    c.execute_batch(&format!(
+        "PRAGMA key = {};",
+        key.sqlcipher_pragma().as_str()
+    ))
+    .expect("key");
+    c
 }

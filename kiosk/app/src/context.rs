@@ -25,7 +25,7 @@ impl Context {
             .map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
         let catalog = load_catalog(&station)
             .map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
-        let store = Store::open(&station.database())
+        let store = Store::open_with_key_file(&station.database(), &station.key_file)
             .with_context(|| format!("opening the store of station {}", station_file.display()))?;
         // The cloud's roles in force (the app puts new ones in force between visits).
         let cloud: Vec<_> = store

@@ -186,6 +186,10 @@ pub struct StationSection {
     pub locale: String,
     /// SQLite database and media.
     pub data_dir: PathBuf,
+    /// The store key that encrypts the database and answer audio (default: `store.key` beside
+    /// the station file; systemd's `store.key` credential wins when the service has one).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
     /// Speech, VAD and face models.
     pub models_dir: PathBuf,
     /// Role files and `lexicon.toml`.
@@ -257,6 +261,8 @@ pub struct Station {
     pub config: StationConfig,
     /// `data_dir`, resolved.
     pub data_dir: PathBuf,
+    /// `key_file`, resolved (default `store.key` beside the station file).
+    pub key_file: PathBuf,
     /// `models_dir`, resolved.
     pub models_dir: PathBuf,
     /// `roles_dir`, resolved.
@@ -403,6 +409,7 @@ impl Station {
         Ok(Self {
             file: path.to_path_buf(),
             data_dir: resolve(&s.data_dir),
+            key_file: resolve(s.key_file.as_deref().unwrap_or(Path::new("store.key"))),
             models_dir: resolve(&s.models_dir),
             roles_dir: resolve(&s.roles_dir),
             prompt_audio_dir: s.prompt_audio_dir.as_deref().map(resolve),

@@ -4,11 +4,17 @@
 //! interview survives power loss. An interview, its answers, its result and its outbox event are
 //! written in one transaction; `save_interview` returns only after the commit, and only then may
 //! anything tell the candidate "saved".
+//!
+//! Encryption at rest: the file is a SQLCipher database and answer audio is sealed, both under
+//! the kiosk's [`StoreKey`]; the data folder is 0700 and the files 0600. A plaintext database
+//! from before is converted on first open (see `convert`).
 
 mod config_state;
+mod convert;
 mod forget;
 mod inbox;
 mod interviews;
+mod key;
 mod outbox;
 mod payload;
 mod purge;
@@ -17,11 +23,13 @@ mod schema;
 mod sync_state;
 
 pub use config_state::ConfigDoc;
+pub use convert::{SEALED_SUFFIX, is_encrypted};
 pub use forget::{ForgetRequest, ForgetTarget, Forgotten, RequestedBy, Tombstone};
 pub use inbox::InboxOutcome;
 pub use interviews::{
     Candidate, Consent, ConsentKind, MediaRef, NewInterview, ResultRow, Saved, StationIdentity, now,
 };
+pub use key::{CREDENTIAL_NAME, KeyError, SEALED_MAGIC, StoreKey, locate as locate_key};
 pub use outbox::{Backlog, OutboxEntry, OutboxEvent};
 pub use payload::{EVENT_INTERVIEW_RESULT, PAYLOAD_SCHEMA_VERSION, topic};
 pub use purge::{CLOCK_FLOOR, PurgeError, Purged};
@@ -48,9 +56,9 @@ pub enum StoreError {
     /// Another process held the database lock for longer than the busy timeout.
     #[error("the database stayed locked by another process for {}s; nothing was saved. Try again", BUSY_TIMEOUT.as_secs())]
     Busy,
-    /// The file is not a SQLite database, or is damaged.
+    /// The file is not a SQLite database, is damaged, or was encrypted with another key.
     #[error(
-        "the database file {path} is damaged or not a kiosk database ({detail}); restore it from backup or move it aside"
+        "the database file {path} is damaged, not a kiosk database, or encrypted with a different store key ({detail}); check the station's key_file, else restore it from backup or move it aside"
     )]
     Corrupt {
         /// The file.
@@ -95,6 +103,9 @@ pub enum StoreError {
     /// The interview id asked for does not exist.
     #[error("no interview {0}")]
     NotFound(String),
+    /// The store key is missing, unreadable or wrong.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// Any other SQLite error.
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
@@ -110,31 +121,65 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Creates `path` empty with owner-only permissions if it does not exist; restricts it if it does.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    private_file_if_exists(path)
+}
+
+fn private_file_if_exists(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// An open store.
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    key: StoreKey,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database, checks durability settings and migrates it.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the encrypted database with `key`, checks durability
+    /// settings and migrates it. A plaintext database (from before encryption at rest) and its
+    /// audio are converted first.
+    pub fn open(path: &Path, key: &StoreKey) -> Result<Self, StoreError> {
         let open_err = |detail: String| StoreError::Open {
             path: path.to_path_buf(),
             detail,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            key::private_dir(dir)
                 .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
+        convert::encrypt_if_plaintext(path, key)?;
+        private_file(path).map_err(|e| open_err(e.to_string()))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
+        // The key comes before anything reads the file.
+        conn.execute_batch(&format!(
+            "PRAGMA key = {};",
+            key.sqlcipher_pragma().as_str()
+        ))
+        .map_err(|e| open_err(e.to_string()))?;
         let mut store = Self {
             conn,
             path: path.to_path_buf(),
+            key: key.clone(),
         };
         // Two processes opening a brand-new file at once can deadlock on the switch to WAL or on
         // the first migration; SQLite then answers BUSY at once rather than waiting. Retry.
@@ -144,13 +189,33 @@ impl Store {
                 .configure()
                 .and_then(|()| schema::migrate(&mut store.conn))
             {
-                Ok(()) => return Ok(store),
+                Ok(()) => break,
                 Err(StoreError::Busy) if std::time::Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => return Err(store.classify(e)),
             }
         }
+        for s in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(s);
+            let _ = private_file_if_exists(Path::new(&p));
+        }
+        let data_dir = path.parent().unwrap_or(Path::new("."));
+        convert::seal_plaintext_media(&store.conn, data_dir, &store.key)?;
+        Ok(store)
+    }
+
+    /// Opens the database at `path` with the key in `key_file` (or systemd's credential; see
+    /// [`StoreKey::for_database`]).
+    pub fn open_with_key_file(path: &Path, key_file: &Path) -> Result<Self, StoreError> {
+        let key = StoreKey::for_database(key_file, path)?;
+        Self::open(path, &key)
+    }
+
+    /// The key this store was opened with: answer audio is sealed with it.
+    pub fn key(&self) -> &StoreKey {
+        &self.key
     }
 
     fn classify(&self, e: StoreError) -> StoreError {

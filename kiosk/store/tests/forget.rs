@@ -31,24 +31,6 @@ fn audio(dir: &std::path::Path, n: usize) -> Vec<MediaRef> {
         .collect()
 }
 
-/// Every byte under `dir` (database, WAL, shared memory, media).
-fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("dir") {
-        let p = entry.expect("entry").path();
-        if p.is_dir() {
-            out.extend(all_bytes(&p));
-        } else {
-            out.extend(std::fs::read(&p).expect("read"));
-        }
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
 fn request(id: &str, targets: Vec<ForgetTarget>) -> ForgetRequest {
     ForgetRequest {
         request_id: id.into(),
@@ -61,7 +43,7 @@ fn request(id: &str, targets: Vec<ForgetTarget>) -> ForgetRequest {
 #[test]
 fn forgetting_leaves_no_byte_of_the_candidate_anywhere() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(&dir.path().join("kiosk.sqlite3")).expect("opens");
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite3"), &key()).expect("opens");
     let gone = save_with(
         &mut store,
         ["我想找稳定的工作", "可以，两班倒没问题", PHRASE],
@@ -92,7 +74,10 @@ fn forgetting_leaves_no_byte_of_the_candidate_anywhere() {
     // The result was sent (acked) and the decision is still pending: both copies go.
     store.outbox_mark_acked(gone.seq).expect("acked");
     store.checkpoint().expect("checkpoint");
-    let before = all_bytes(dir.path());
+    // What a thief with the key would see: every table's content, and every file.
+    let db = dir.path().join("kiosk.sqlite3");
+    let seen = || [dump(&db).into_bytes(), all_bytes(dir.path())].concat();
+    let before = seen();
     for needle in [NAME, PHONE, PHRASE] {
         assert!(contains(&before, needle), "the test data holds {needle}");
     }
@@ -129,7 +114,7 @@ fn forgetting_leaves_no_byte_of_the_candidate_anywhere() {
         done.removed
     );
 
-    let after = all_bytes(dir.path());
+    let after = seen();
     for needle in [NAME, PHONE, PHRASE] {
         assert!(!contains(&after, needle), "{needle} is still on the disk");
     }
@@ -186,7 +171,7 @@ fn forgetting_leaves_no_byte_of_the_candidate_anywhere() {
 #[test]
 fn by_phone_forgets_every_candidate_with_that_number() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(&dir.path().join("kiosk.sqlite3")).expect("opens");
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite3"), &key()).expect("opens");
     let a = save_with(&mut store, GOOD, NAME, "13912345678", vec![]);
     let b = save_with(&mut store, GOOD, NAME, PHONE, vec![]);
     let c = save_with(&mut store, GOOD, "李四", "13700000000", vec![]);

@@ -31,7 +31,7 @@ fn audio(dir: &std::path::Path, name: &str, expires: Option<DateTime<FixedOffset
 fn personal_data_goes_only_after_the_cloud_has_had_it_long_enough() {
     let dir = tempfile::tempdir().expect("tmp");
     let media = dir.path().join("media");
-    let mut store = Store::open(&dir.path().join("kiosk.sqlite3")).expect("opens");
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite3"), &key()).expect("opens");
     let now = kiosk_store::now();
     let old = save_with(
         &mut store,
@@ -101,7 +101,7 @@ fn personal_data_goes_only_after_the_cloud_has_had_it_long_enough() {
 fn a_wrong_clock_purges_nothing_and_orphans_go_only_when_old() {
     let dir = tempfile::tempdir().expect("tmp");
     let media = dir.path().join("media");
-    let mut store = Store::open(&dir.path().join("kiosk.sqlite3")).expect("opens");
+    let mut store = Store::open(&dir.path().join("kiosk.sqlite3"), &key()).expect("opens");
     let saved = save_with(
         &mut store,
         GOOD,

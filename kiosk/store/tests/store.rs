@@ -11,13 +11,13 @@ use common::*;
 fn open_sets_and_keeps_wal_full_and_migrates_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("sub/kiosk.sqlite3");
-    let store = Store::open(&path).expect("opens");
+    let store = Store::open(&path, &key()).expect("opens");
     assert_eq!(store.durability().expect("pragmas"), ("wal".to_string(), 2));
     drop(store);
     // Re-opening (a second process, or after a crash) re-runs nothing and keeps the settings.
-    let store = Store::open(&path).expect("re-opens");
+    let store = Store::open(&path, &key()).expect("re-opens");
     assert_eq!(store.durability().expect("pragmas"), ("wal".to_string(), 2));
-    let raw = rusqlite::Connection::open(&path).expect("raw");
+    let raw = raw(&path);
     let v: i64 = raw
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
@@ -27,7 +27,7 @@ fn open_sets_and_keeps_wal_full_and_migrates_once() {
 #[test]
 fn saved_interview_is_listed_with_its_result_and_outbox_event() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    let mut store = Store::open(&dir.path().join("k.sqlite3"), &key()).expect("opens");
     let saved = save(&mut store, GOOD);
     assert_eq!(saved.receipt.len(), 9);
     let rows = store.list_results(10).expect("list");
@@ -90,7 +90,7 @@ fn saved_interview_is_listed_with_its_result_and_outbox_event() {
 #[test]
 fn outbox_keeps_commit_order_and_counts_attempts() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    let mut store = Store::open(&dir.path().join("k.sqlite3"), &key()).expect("opens");
     let seqs: Vec<i64> = (0..5).map(|_| save(&mut store, GOOD).seq).collect();
     let pending = store.outbox_pending(0, 100).expect("pending");
     assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
@@ -127,7 +127,7 @@ fn outbox_keeps_commit_order_and_counts_attempts() {
 #[test]
 fn inbox_applies_each_version_once_and_ignores_older() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    let mut store = Store::open(&dir.path().join("k.sqlite3"), &key()).expect("opens");
     let steps = [
         (3, InboxOutcome::Applied),
         (3, InboxOutcome::Stale),
@@ -163,17 +163,16 @@ fn corrupt_and_newer_databases_are_refused_clearly() {
     let dir = tempfile::tempdir().expect("tmp");
     let bad = dir.path().join("bad.sqlite3");
     std::fs::write(&bad, vec![0x42u8; 8192]).expect("write");
-    let err = Store::open(&bad).expect_err("not a database");
+    let err = Store::open(&bad, &key()).expect_err("not a database");
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().contains("bad.sqlite3"), "{err}");
 
     let newer = dir.path().join("newer.sqlite3");
-    drop(Store::open(&newer).expect("opens"));
-    rusqlite::Connection::open(&newer)
-        .expect("raw")
-        .pragma_update(None, "user_version", 99)
-        .expect("bump");
-    let err = Store::open(&newer).expect_err("newer schema");
+    drop(Store::open(&newer, &key()).expect("opens"));
+    let raw = raw(&newer);
+    raw.pragma_update(None, "user_version", 99).expect("bump");
+    drop(raw);
+    let err = Store::open(&newer, &key()).expect_err("newer schema");
     assert!(
         matches!(err, StoreError::NewerSchema { found: 99, .. }),
         "{err:?}"
@@ -184,10 +183,9 @@ fn corrupt_and_newer_databases_are_refused_clearly() {
 #[test]
 fn a_full_disk_saves_nothing_and_says_so() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    let mut store = Store::open(&dir.path().join("k.sqlite3"), &key()).expect("opens");
     save(&mut store, GOOD);
-    let pages: i64 = rusqlite::Connection::open(dir.path().join("k.sqlite3"))
-        .expect("raw")
+    let pages: i64 = raw(&dir.path().join("k.sqlite3"))
         .query_row("PRAGMA page_count", [], |r| r.get(0))
         .expect("pages");
     store.set_max_page_count(pages).expect("cap");
@@ -218,12 +216,12 @@ fn a_full_disk_saves_nothing_and_says_so() {
 fn two_writers_on_one_file_never_see_busy() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("k.sqlite3");
-    drop(Store::open(&path).expect("opens"));
+    drop(Store::open(&path, &key()).expect("opens"));
     let threads: Vec<_> = (0..2)
         .map(|_| {
             let path = path.clone();
             std::thread::spawn(move || {
-                let mut store = Store::open(&path).expect("opens");
+                let mut store = Store::open(&path, &key()).expect("opens");
                 for _ in 0..25 {
                     save(&mut store, GOOD);
                     let seq = store
@@ -241,7 +239,7 @@ fn two_writers_on_one_file_never_see_busy() {
     for t in threads {
         t.join().expect("writer finished without error");
     }
-    let store = Store::open(&path).expect("opens");
+    let store = Store::open(&path, &key()).expect("opens");
     assert_eq!(store.interview_count().expect("count"), 50);
     assert!(store.check_consistency().expect("check").is_empty());
 }
@@ -257,7 +255,7 @@ fn many_processes_opening_a_new_file_at_once_all_succeed() {
                 let (path, barrier) = (path.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    Store::open(&path).map(|s| s.durability().expect("pragmas"))
+                    Store::open(&path, &key()).map(|s| s.durability().expect("pragmas"))
                 })
             })
             .collect();
@@ -275,7 +273,7 @@ fn many_processes_opening_a_new_file_at_once_all_succeed() {
 #[test]
 fn decisions_and_audit_commit_with_their_events_and_show_in_detail() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("open");
+    let mut store = Store::open(&dir.path().join("k.sqlite3"), &key()).expect("open");
     let saved = save(&mut store, GOOD);
     let st = station();
     let detail = store.interview_detail(&saved.interview_id).expect("detail");
@@ -339,7 +337,7 @@ fn decisions_and_audit_commit_with_their_events_and_show_in_detail() {
     }
     assert_eq!(store.pin_failures().expect("failures"), 3);
     drop(store);
-    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("reopen");
+    let mut store = Store::open(&dir.path().join("k.sqlite3"), &key()).expect("reopen");
     assert_eq!(
         store.pin_failures().expect("failures"),
         3,
@@ -361,7 +359,7 @@ fn decisions_and_audit_commit_with_their_events_and_show_in_detail() {
 #[test]
 fn expired_media_is_found_and_forgotten() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("open");
+    let mut store = Store::open(&dir.path().join("k.sqlite3"), &key()).expect("open");
     let (r, _) = role();
     let (answers, result) = answers(&r, GOOD);
     let st = station();
@@ -405,7 +403,7 @@ fn expired_media_is_found_and_forgotten() {
 #[test]
 fn a_receipt_makes_events_delivered_and_a_late_one_sends_them_again() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut store = Store::open(&dir.path().join("k.sqlite3")).expect("opens");
+    let mut store = Store::open(&dir.path().join("k.sqlite3"), &key()).expect("opens");
     let a = save(&mut store, GOOD);
     let b = save(&mut store, GOOD);
     store.outbox_mark_acked_many(&[a.seq, b.seq]).expect("sent");

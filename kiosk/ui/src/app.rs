@@ -42,6 +42,8 @@ pub struct Setup {
     pub models_dir: PathBuf,
     /// Database file.
     pub db: PathBuf,
+    /// The store key's file (database and answer audio are encrypted with it).
+    pub key_file: PathBuf,
     /// Answer audio folder.
     pub media_dir: PathBuf,
     /// Builds the microphone (in its worker thread).
@@ -84,6 +86,7 @@ pub fn build_setup(
         lexicon: Arc::new(lexicon),
         models_dir: station.models_dir.clone(),
         db: station.database(),
+        key_file: station.key_file.clone(),
         media_dir: station.data_dir.join("media"),
         mic,
         camera,
@@ -115,6 +118,8 @@ pub struct Config {
     pub prompts: PromptAudio,
     /// Where prompts and answer playback are heard.
     pub speaker: Speaker,
+    /// The store key's file: answer audio is sealed with it.
+    pub key_file: PathBuf,
     /// Silence that ends a live answer when the question sets none: (yes/no, open), ms.
     pub end_silence_ms: (u32, u32),
     /// The lexicon (the session reads spoken availability answers with it).
@@ -209,6 +214,7 @@ impl Plugin for KioskPlugin {
         )))
         .insert_resource(Db(store::start(StoreSetup {
             db: setup.db,
+            key_file: setup.key_file.clone(),
             media_dir: setup.media_dir,
             retention_days: setup.kiosk.media_retention_days,
             personal_data_days: setup.kiosk.personal_data_days,
@@ -229,6 +235,7 @@ impl Plugin for KioskPlugin {
             strings: Strings::shipped(),
             prompts: setup.prompts,
             speaker: setup.speaker,
+            key_file: setup.key_file,
             end_silence_ms: (
                 setup.speech.trailing_silence_ms,
                 setup.speech.trailing_silence_open_ms,

@@ -245,18 +245,42 @@ pub enum Speaker {
 }
 
 impl Speaker {
-    /// Plays a 16 kHz recording (an answer, a spoken prompt) in the background. The receiver
-    /// says whether playback could start, and for how long it plays.
+    /// Plays a 16 kHz WAV file (a spoken prompt) in the background. The receiver says whether
+    /// playback could start, and for how long it plays.
     pub fn play_wav(&self, path: &Path) -> PlaybackStart {
+        self.play_with(path, |p| read_wav(p).map_err(|e| e.to_string()))
+    }
+
+    /// Plays an answer recording: sealed with the store key in `key_file` (an older plaintext
+    /// WAV plays too). Decrypted in memory only.
+    pub fn play_answer(&self, path: &Path, key_file: &Path) -> PlaybackStart {
+        let key_file = key_file.to_path_buf();
+        self.play_with(path, move |p| {
+            let wav = if p.to_string_lossy().ends_with(kiosk_store::SEALED_SUFFIX) {
+                let key = kiosk_store::StoreKey::load(&kiosk_store::locate_key(&key_file))
+                    .map_err(|e| e.to_string())?;
+                key.unseal_file(p).map_err(|e| e.to_string())?
+            } else {
+                std::fs::read(p).map_err(|e| e.to_string())?
+            };
+            kiosk_perception::audio::read_wav_bytes(&wav, p).map_err(|e| e.to_string())
+        })
+    }
+
+    fn play_with(
+        &self,
+        path: &Path,
+        load: impl FnOnce(&Path) -> Result<Vec<f32>, String> + Send + 'static,
+    ) -> PlaybackStart {
         let (tx, rx) = channel();
         let path = path.to_path_buf();
         let speaker = self.clone();
         std::thread::spawn(move || {
             let fail = |e: String| format!("cannot play {}: {e}", path.display());
-            let samples = match read_wav(&path) {
+            let samples = match load(&path) {
                 Ok(s) => s,
                 Err(e) => {
-                    let _ = tx.send(Err(fail(e.to_string())));
+                    let _ = tx.send(Err(fail(e)));
                     return;
                 }
             };
@@ -285,6 +309,7 @@ fn played_to(dir: &Path, path: &Path, samples: &[f32]) -> Result<Duration, Strin
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let n = std::fs::read_dir(dir).map_err(|e| e.to_string())?.count();
     let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let name = name.trim_end_matches(kiosk_store::SEALED_SUFFIX);
     kiosk_perception::audio::write_wav(&dir.join(format!("{n:03}-{name}")), samples)
         .map_err(|e| e.to_string())?;
     Ok(Duration::from_secs_f64(

@@ -91,6 +91,7 @@ fn kiosk_in(
         prompts: kiosk_ui::prompts::PromptAudio::default(),
         models_dir: repo_models(),
         db: dir.path().join("kiosk.sqlite3"),
+        key_file: dir.path().join("store.key"),
         media_dir: dir.path().join("media"),
         speaker: Speaker::Files(dir.path().join("speaker")),
         mic: Box::new(move || -> Box<dyn Microphone> { Box::new(ClipsMic::new(clips, false)) }),
@@ -171,7 +172,8 @@ impl Kiosk {
     }
 
     fn store(&self) -> Store {
-        Store::open(&self.db).expect("open store")
+        Store::open_with_key_file(&self.db, &self.db.with_file_name("store.key"))
+            .expect("open store")
     }
 }
 
@@ -279,7 +281,32 @@ fn declining_the_camera_still_gives_a_voice_only_interview() {
         3,
         "each answer's audio is kept for the manager"
     );
-    assert!(d.media.iter().all(|m| Path::new(&m.path).exists()));
+    // Kept sealed with the store key, and the manager's playback opens them.
+    for m in &d.media {
+        let stored = std::fs::read(&m.path).expect("the audio file exists");
+        assert!(
+            stored.starts_with(kiosk_store::SEALED_MAGIC) && !stored.starts_with(b"RIFF"),
+            "{} is sealed",
+            m.path
+        );
+    }
+    let played = k.speaker.join("played");
+    let start = Speaker::Files(played.clone()).play_answer(
+        Path::new(&d.media[1].path),
+        &k.db.with_file_name("store.key"),
+    );
+    let length = start.recv().expect("answer").expect("plays");
+    let heard = std::fs::read_dir(&played)
+        .expect("played")
+        .next()
+        .expect("one playback")
+        .expect("entry")
+        .path();
+    let samples = read_wav(&heard).expect("a plain WAV was played");
+    assert!(
+        length.as_secs_f64() > 0.5 && !samples.is_empty(),
+        "{length:?}"
+    );
     assert!(d.decisions.is_empty(), "the model never decides");
     assert_eq!(
         Some(rows[0].receipt.as_str()),
@@ -455,9 +482,13 @@ fn wrong_pins_lock_the_pad_and_are_audited_and_a_decision_is_recorded() {
 
     // The wall clock set a year forward (the failures look long past): still locked, because
     // the lockout counts down on the kiosk's monotonic clock.
-    rusqlite::Connection::open(&k.db)
-        .expect("raw")
-        .execute("UPDATE audit SET at = '2025-12-01T00:00:00+08:00'", [])
+    let raw = rusqlite::Connection::open(&k.db).expect("raw");
+    raw.execute_batch(&format!(
+        "PRAGMA key = {};",
+        k.store().key().sqlcipher_pragma().as_str()
+    ))
+    .expect("key");
+    raw.execute("UPDATE audit SET at = '2025-12-01T00:00:00+08:00'", [])
         .expect("clock forward");
     k.app.world_mut().resource_mut::<ManagerView>().pin_message = None;
     let msg = enter(&mut k, PIN).expect("still locked");

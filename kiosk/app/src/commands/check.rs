@@ -67,7 +67,7 @@ fn prompts_row(st: &Station) -> Row {
 /// The database opens (not busy, not damaged, durable), and nothing older than the retention
 /// period is still waiting for the cloud.
 fn database_rows(st: &Station) -> Vec<Row> {
-    let store = match kiosk_store::Store::open(&st.database()) {
+    let store = match kiosk_store::Store::open_with_key_file(&st.database(), &st.key_file) {
         Ok(s) => s,
         Err(e) => {
             return vec![Row {

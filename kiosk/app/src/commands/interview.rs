@@ -57,9 +57,11 @@ fn video_report(models_dir: &Path, path: &Path) -> anyhow::Result<VideoSummary> 
     Ok(summarise(&obs))
 }
 
-/// Writes live-captured answers as WAV files (the manager can listen to them) and describes them.
+/// Writes the answers' audio sealed into the media folder (the manager can listen to them) and
+/// describes them.
 fn save_recordings(
     media_dir: &Path,
+    key: &kiosk_store::StoreKey,
     retention_days: u32,
     recorded: &[(String, Vec<f32>)],
 ) -> anyhow::Result<Vec<MediaRef>> {
@@ -69,7 +71,7 @@ fn save_recordings(
         .iter()
         .map(|(qid, samples)| (format!("{qid}-1"), samples.as_slice()))
         .collect();
-    kiosk_ui::workers::store::write_answer_audio(&folder, &named, expires)
+    kiosk_ui::workers::store::write_answer_audio(&folder, key, &named, expires)
         .map_err(anyhow::Error::msg)
 }
 
@@ -110,7 +112,12 @@ pub fn run(
     let mut recorded: Vec<(String, Vec<f32>)> = Vec::new();
     for (i, q) in role.questions.iter().enumerate() {
         let heard = match (&source, mic.as_mut()) {
-            (Source::Files(files), _) => speech::hear_file(&mut ears, &files[i])?,
+            (Source::Files(files), _) => {
+                let heard = speech::hear_file(&mut ears, &files[i])?;
+                // The store keeps its own sealed copy: the given file stays the operator's.
+                recorded.push((q.id.clone(), kiosk_perception::audio::read_wav(&files[i])?));
+                heard
+            }
             (Source::Mic(_), Some(m)) => {
                 eprintln!(
                     "[{}/{}] {}",
@@ -151,26 +158,12 @@ pub fn run(
         kiosk_screening::apply_video(&mut result, video_report(&ctx.station.models_dir, frames)?);
     }
     let identity = ctx.identity();
-    let media = match &source {
-        Source::Files(files) => role
-            .questions
-            .iter()
-            .zip(files)
-            .map(|(q, f)| MediaRef {
-                question_id: Some(q.id.clone()),
-                kind: "answer_audio".into(),
-                path: f.display().to_string(),
-                sha256: None,
-                bytes: std::fs::metadata(f).ok().map(|m| m.len() as i64),
-                expires_at: None,
-            })
-            .collect(),
-        Source::Mic(_) => save_recordings(
-            &ctx.station.data_dir.join("media"),
-            ctx.station.config.kiosk.media_retention_days,
-            &recorded,
-        )?,
-    };
+    let media = save_recordings(
+        &ctx.station.data_dir.join("media"),
+        ctx.store.key(),
+        ctx.station.config.kiosk.media_retention_days,
+        &recorded,
+    )?;
     let saved = ctx.store.save_interview(&NewInterview {
         station: &identity,
         candidate,

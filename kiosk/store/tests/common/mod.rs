@@ -89,3 +89,67 @@ pub const GOOD: [&str; 3] = [
     "可以，两班倒没问题",
     "在工厂流水线做过两年",
 ];
+
+/// The store key the tests' databases are encrypted with.
+pub fn key() -> kiosk_store::StoreKey {
+    kiosk_store::StoreKey::from_bytes([42; 32])
+}
+
+/// A plain SQLite connection to a test database, keyed, for what the store's API does not show.
+pub fn raw(path: &std::path::Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(path).expect("raw");
+    c.execute_batch(&format!(
+        "PRAGMA key = {};",
+        key().sqlcipher_pragma().as_str()
+    ))
+    .expect("key");
+    c
+}
+
+/// Every table's content, read with the key: what a reader holding the key would see.
+pub fn dump(path: &std::path::Path) -> String {
+    let c = raw(path);
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .expect("tables")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("tables");
+    let mut out = String::new();
+    for t in tables {
+        let mut stmt = c
+            .prepare(&format!("SELECT * FROM \"{t}\""))
+            .expect("select");
+        let n = stmt.column_count();
+        let mut rows = stmt.query([]).expect("rows");
+        while let Some(row) = rows.next().expect("row") {
+            for i in 0..n {
+                let v: rusqlite::types::Value = row.get(i).expect("value");
+                if let rusqlite::types::Value::Text(s) = v {
+                    out.push_str(&s);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every byte under `dir` (database, WAL, shared memory, media), as stored.
+pub fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let p = entry.expect("entry").path();
+        if p.is_dir() {
+            out.extend(all_bytes(&p));
+        } else {
+            out.extend(std::fs::read(&p).expect("read"));
+        }
+    }
+    out
+}
+
+pub fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}

@@ -376,7 +376,8 @@ fn handle(
             Action::Play(path) => {
                 view.message = None;
                 playback.0 = Some(std::sync::Mutex::new(
-                    cfg.speaker.play_wav(std::path::Path::new(path)),
+                    cfg.speaker
+                        .play_answer(std::path::Path::new(path), &cfg.key_file),
                 ));
             }
             _ => continue,

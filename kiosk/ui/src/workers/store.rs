@@ -10,7 +10,7 @@ use chrono::{DateTime, FixedOffset};
 use kiosk_screening::{Answer, Lexicon, RoleConfig, VideoSummary};
 use kiosk_store::{
     Backlog, Candidate, Consent, ConsentKind, Decision, InterviewDetail, MediaRef, NewInterview,
-    ResultRow, StationIdentity, Store, SyncState,
+    ResultRow, StationIdentity, Store, StoreKey, SyncState,
 };
 use serde_json::{Map, Value};
 
@@ -148,6 +148,8 @@ pub enum StoreEvent {
 pub struct StoreSetup {
     /// The database file.
     pub db: PathBuf,
+    /// The store key's file.
+    pub key_file: PathBuf,
     /// Where answer audio goes.
     pub media_dir: PathBuf,
     /// Days audio is kept.
@@ -184,7 +186,7 @@ const REOPEN_EVERY: Duration = Duration::from_secs(10);
 pub fn start(setup: StoreSetup) -> Link<StoreCmd, StoreEvent> {
     super::spawn("store", move |cmds, events| {
         let open = || {
-            Store::open(&setup.db).map_err(|e| {
+            Store::open_with_key_file(&setup.db, &setup.key_file).map_err(|e| {
                 tracing::error!("the database cannot be opened: {e}");
                 e.to_string()
             })
@@ -490,22 +492,31 @@ fn check_pin(
     }
 }
 
-/// Writes answer recordings as `folder/{name}.wav` (name = question id and attempt) and describes
-/// them for the store, expiring at `expires`. The folder is made only when there is audio.
+/// Writes answer recordings as `folder/{name}.wav.enc` (name = question id and attempt): WAV
+/// sealed with the store key, in a folder only the kiosk's user can open. Describes them for the
+/// store, expiring at `expires`. The folder is made only when there is audio.
 pub fn write_answer_audio(
     folder: &std::path::Path,
+    key: &StoreKey,
     recordings: &[(String, &[f32])],
     expires: DateTime<FixedOffset>,
 ) -> Result<Vec<MediaRef>, String> {
+    use std::os::unix::fs::DirBuilderExt;
     if recordings.is_empty() {
         return Ok(Vec::new());
     }
-    std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder)
+        .map_err(|e| format!("{}: {e}", folder.display()))?;
     recordings
         .iter()
         .map(|(name, samples)| {
-            let path = folder.join(format!("{name}.wav"));
-            let bytes = kiosk_perception::audio::write_wav(&path, samples)
+            let path = folder.join(format!("{name}.wav{}", kiosk_store::SEALED_SUFFIX));
+            let wav = kiosk_perception::audio::wav_bytes(samples);
+            let bytes = key
+                .seal_to_file(&path, &wav)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             Ok(MediaRef {
                 question_id: name.rsplit_once('-').map(|(q, _)| q.to_string()),
@@ -534,7 +545,7 @@ fn save(store: &mut Store, setup: &StoreSetup, job: &SaveJob) -> Result<StoreEve
         .iter()
         .map(|(qid, attempt, samples)| (format!("{qid}-{}", attempt + 1), samples.as_slice()))
         .collect();
-    let written = write_answer_audio(&folder, &recordings, expires);
+    let written = write_answer_audio(&folder, store.key(), &recordings, expires);
     let saved = written.and_then(|media| {
         let consent = |kind, granted| Consent {
             kind,
