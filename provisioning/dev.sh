@@ -211,6 +211,8 @@ bench() {
     cargo build --release --workspace --bins
     say "sync benchmark"
     "${CARGO_TARGET_DIR:-target}/release/sync-bench" "${2:-10000}"
+    say "store benchmark (what encryption at rest costs a save)"
+    "${CARGO_TARGET_DIR:-target}/release/store-bench" "${STORE_BENCH_SAVES:-300}"
     say "cloud benchmark (200 simulated kiosks → cloud-bridge → PostgreSQL)"
     "${CARGO_TARGET_DIR:-target}/release/cloud-bench" "${CLOUD_BENCH_RESULTS:-20000}"
     say "rostering benchmark (OR-Tools CP-SAT installed into a bench-only venv)"

@@ -268,3 +268,46 @@ fn the_manager_pin_is_read_from_stdin_and_the_example_one_runs_only_demos() {
         "{err}"
     );
 }
+
+#[test]
+fn a_backup_restores_on_a_replacement_box_with_the_kept_key_only() {
+    let old = tempfile::tempdir().expect("tmp");
+    let st = station(old.path());
+    score_json(&st, &["我想找稳定的工作", "可以", "在电子厂做过两年"]);
+    let key = std::fs::read(old.path().join("store.key")).expect("the first start made a key");
+    let out = old.path().join("backup");
+    let arg = |p: &Path| p.to_str().expect("utf8").to_string();
+    let b = kiosk(&[
+        "backup",
+        "--station",
+        &arg(&st),
+        "--out",
+        &arg(&out),
+        "--json",
+    ]);
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let m: Value = serde_json::from_slice(&b.stdout).expect("manifest");
+    assert_eq!(m["interviews"], 1);
+    assert!(
+        !String::from_utf8_lossy(&std::fs::read(out.join("kiosk.sqlite3")).expect("db"))
+            .contains("电子厂"),
+        "the backup is encrypted"
+    );
+
+    // A replacement box: without the key the restore refuses; with it, the interview is back.
+    let new = tempfile::tempdir().expect("tmp");
+    let st2 = station(new.path());
+    let r = kiosk(&["restore", "--station", &arg(&st2), "--from", &arg(&out)]);
+    assert_eq!(r.status.code(), Some(2), "no key");
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("store key"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    std::fs::write(new.path().join("store.key"), &key).expect("the kept key");
+    let r = kiosk(&["restore", "--station", &arg(&st2), "--from", &arg(&out)]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let list = kiosk(&["results", "--station", &arg(&st2), "--json"]);
+    let rows: Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+}

@@ -162,6 +162,30 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy the database (still encrypted with the store key) and the sealed answer audio into
+    /// a new folder, with a manifest. Keep the store key apart from it: without the key the
+    /// backup cannot be read, and with it, it can (see the README, "Store key").
+    Backup {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// The folder to write (new, or empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a backup in place on this (replacement) kiosk: its store key must be the backup's,
+    /// and its database must not exist yet. Stop the kiosk and the sync agent first.
+    Restore {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// The backup folder (`kiosk backup --out`).
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Delete a candidate's personal data from this kiosk on request: candidate, answers,
     /// transcripts, result, decisions, audio and every outbox copy (a pending event is never
     /// sent). A tombstone without personal data stays, and the cloud is told, which deletes its

@@ -28,7 +28,7 @@ pub const CREDENTIAL_NAME: &str = "store.key";
 pub enum KeyError {
     /// The key file is missing while encrypted data exists.
     #[error(
-        "the store key {path} is missing but {database} is encrypted: restore the key file that was kept with this kiosk's backup (see the README, \"Store key\"); a new key cannot read the data"
+        "the store key {path} is missing and {database} is not a plain database (encrypted, or damaged): restore the key file that was kept with this kiosk's backups (see the README, \"Store key\"); a new key cannot read the data"
     )]
     Missing {
         /// Where the key was looked for.
@@ -167,6 +167,15 @@ impl StoreKey {
             Err(_) if key_file.exists() => Self::load(&key_file),
             Err(e) => Err(e),
         }
+    }
+
+    /// A short public name for this key (HKDF subkey, 8 bytes hex): tells which key a backup
+    /// needs without revealing it.
+    pub fn fingerprint(&self) -> String {
+        self.subkey(b"kiosk-store fingerprint v1")[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     fn hex(&self) -> String {

@@ -9,6 +9,7 @@
 //! the kiosk's [`StoreKey`]; the data folder is 0700 and the files 0600. A plaintext database
 //! from before is converted on first open (see `convert`).
 
+mod backup;
 mod config_state;
 mod convert;
 mod forget;
@@ -22,6 +23,7 @@ mod review;
 mod schema;
 mod sync_state;
 
+pub use backup::BackupManifest;
 pub use config_state::ConfigDoc;
 pub use convert::{SEALED_SUFFIX, is_encrypted};
 pub use forget::{ForgetRequest, ForgetTarget, Forgotten, RequestedBy, Tombstone};
@@ -103,6 +105,9 @@ pub enum StoreError {
     /// The interview id asked for does not exist.
     #[error("no interview {0}")]
     NotFound(String),
+    /// A backup could not be made or restored.
+    #[error("backup: {0}")]
+    Backup(String),
     /// The store key is missing, unreadable or wrong.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -156,6 +161,18 @@ impl Store {
     /// settings and migrates it. A plaintext database (from before encryption at rest) and its
     /// audio are converted first.
     pub fn open(path: &Path, key: &StoreKey) -> Result<Self, StoreError> {
+        Self::open_inner(path, Some(key))
+    }
+
+    /// Opens a database *without* encryption: only for `store-bench`, which measures what
+    /// encryption costs against plain SQLite with the same schema and transactions. The product
+    /// never calls it.
+    #[doc(hidden)]
+    pub fn open_unencrypted_for_benchmark(path: &Path) -> Result<Self, StoreError> {
+        Self::open_inner(path, None)
+    }
+
+    fn open_inner(path: &Path, key: Option<&StoreKey>) -> Result<Self, StoreError> {
         let open_err = |detail: String| StoreError::Open {
             path: path.to_path_buf(),
             detail,
@@ -164,22 +181,26 @@ impl Store {
             key::private_dir(dir)
                 .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
-        convert::encrypt_if_plaintext(path, key)?;
+        if let Some(key) = key {
+            convert::encrypt_if_plaintext(path, key)?;
+        }
         private_file(path).map_err(|e| open_err(e.to_string()))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
         // The key comes before anything reads the file.
-        conn.execute_batch(&format!(
-            "PRAGMA key = {};",
-            key.sqlcipher_pragma().as_str()
-        ))
-        .map_err(|e| open_err(e.to_string()))?;
+        if let Some(key) = key {
+            conn.execute_batch(&format!(
+                "PRAGMA key = {};",
+                key.sqlcipher_pragma().as_str()
+            ))
+            .map_err(|e| open_err(e.to_string()))?;
+        }
         let mut store = Self {
             conn,
             path: path.to_path_buf(),
-            key: key.clone(),
+            key: key.cloned().unwrap_or_else(StoreKey::generate),
         };
         // Two processes opening a brand-new file at once can deadlock on the switch to WAL or on
         // the first migration; SQLite then answers BUSY at once rather than waiting. Retry.
@@ -201,8 +222,10 @@ impl Store {
             p.push(s);
             let _ = private_file_if_exists(Path::new(&p));
         }
-        let data_dir = path.parent().unwrap_or(Path::new("."));
-        convert::seal_plaintext_media(&store.conn, data_dir, &store.key)?;
+        if key.is_some() {
+            let data_dir = path.parent().unwrap_or(Path::new("."));
+            convert::seal_plaintext_media(&store.conn, data_dir, &store.key)?;
+        }
         Ok(store)
     }
 

@@ -218,3 +218,53 @@ fn a_conversion_cut_off_between_its_renames_is_finished_on_the_next_open() {
     assert!(!aside.exists());
     assert_eq!(store.outbox_backlog().expect("backlog").pending, 2);
 }
+
+#[test]
+fn a_backup_stays_encrypted_and_restores_on_a_replacement_box_with_the_kept_key() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("old-box/data");
+    let mut store = Store::open(&dir.join("kiosk.sqlite3"), &key()).expect("opens");
+    let media = sealed_audio(&store, &dir);
+    save_with(
+        &mut store,
+        ["我想找稳定的工作", "可以", PHRASE],
+        NAME,
+        PHONE,
+        vec![media],
+    );
+    save(&mut store, GOOD);
+    let out = tmp.path().join("backup");
+    let m = store.backup_to(&out).expect("backed up");
+    assert_eq!((m.interviews, m.media_files, m.media_skipped), (2, 1, 0));
+    assert_eq!(m.key_fingerprint, key().fingerprint());
+    let raw = all_bytes(&out);
+    for needle in [NAME, PHONE, PHRASE] {
+        assert!(!contains(&raw, needle), "{needle} readable in the backup");
+    }
+    assert!(
+        store.backup_to(&out).is_err(),
+        "a backup is never overwritten"
+    );
+
+    // The replacement box: another data folder; a new key cannot open it, the kept one can.
+    let new_db = tmp.path().join("new-box/data/kiosk.sqlite3");
+    let err = Store::restore_from(&out, &new_db, &StoreKey::generate()).expect_err("other key");
+    assert!(err.to_string().contains("another store key"), "{err}");
+    assert!(!new_db.exists());
+    let restored = Store::restore_from(&out, &new_db, &key()).expect("restored");
+    assert_eq!(restored.outbox_backlog().expect("backlog").pending, 2);
+    let seen = dump(&new_db);
+    assert!(seen.contains(NAME) && seen.contains(PHRASE));
+    let audio = tmp
+        .path()
+        .join("new-box/data/media/interview-a/q1-1.wav.enc");
+    assert!(
+        seen.contains(&audio.display().to_string()),
+        "paths follow the new folder"
+    );
+    let voice = key().unseal_file(&audio).expect("the audio came along");
+    assert!(String::from_utf8_lossy(&voice).contains(NAME));
+    drop(restored);
+    let err = Store::restore_from(&out, &new_db, &key()).expect_err("over a database");
+    assert!(err.to_string().contains("move it aside"), "{err}");
+}

@@ -102,12 +102,42 @@ fn database_rows(st: &Station) -> Vec<Row> {
             detail: e.to_string(),
         },
     };
+    let key_file = kiosk_store::locate_key(&st.key_file);
+    let key_row = match std::fs::metadata(&key_file) {
+        Ok(m) => {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = m.permissions().mode() & 0o777;
+            Row {
+                what: "store key".into(),
+                // Owner only, or 0640 root:kiosk; never readable by others or writable by a group.
+                ok: mode & 0o027 == 0,
+                detail: if mode & 0o027 == 0 {
+                    format!(
+                        "{} (mode {mode:o}; fingerprint {}): database and audio are encrypted with it; keep a copy apart from the backups",
+                        key_file.display(),
+                        store.key().fingerprint()
+                    )
+                } else {
+                    format!(
+                        "{} is mode {mode:o}: others can read or change it; run `chmod 0600` (or 0640 root:kiosk)",
+                        key_file.display()
+                    )
+                },
+            }
+        }
+        Err(e) => Row {
+            what: "store key".into(),
+            ok: false,
+            detail: format!("{}: {e}", key_file.display()),
+        },
+    };
     let days = st.config.kiosk.personal_data_days;
     let cutoff = kiosk_store::now() - chrono::Duration::days(i64::from(days));
     let backlog = store.outbox_backlog();
     let late = store.undelivered_before(cutoff);
     vec![
         config,
+        key_row,
         Row {
             what: "database".into(),
             ok: backlog.is_ok(),

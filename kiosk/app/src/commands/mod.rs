@@ -1,5 +1,6 @@
 //! Command implementations, one file each, plus the typed-answer scoring they share.
 
+mod backup;
 mod check;
 mod demo;
 mod forget;
@@ -89,6 +90,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             quiet,
         } => demo::run(&station, answers.as_deref(), rounds, quiet),
         Command::Purge { station, json } => purge::run(&station, json),
+        Command::Backup { station, out, json } => backup::backup(&station, &out, json),
+        Command::Restore { station, from } => backup::restore(&station, &from),
         Command::Forget {
             station,
             receipt,
