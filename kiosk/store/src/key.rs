@@ -126,9 +126,12 @@ impl StoreKey {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        // Written beside, then linked into place: a crash never leaves half a key under the
-        // name, and two processes creating one at once cannot both win.
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Written beside (a name of this process and thread), then linked into place: a crash
+        // never leaves half a key under the name, and of two threads or processes creating one
+        // at once exactly one wins; the other loads the winner's.
+        let thread = format!("{:?}", std::thread::current().id());
+        let thread: String = thread.chars().filter(char::is_ascii_digit).collect();
+        let tmp = path.with_extension(format!("tmp{}-{thread}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -331,6 +334,26 @@ mod tests {
             StoreKey::load(&path),
             Err(KeyError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn threads_making_the_key_at_once_all_get_the_one_that_was_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("store.key");
+        let db = dir.path().join("kiosk.sqlite3");
+        let keys: Vec<StoreKey> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| StoreKey::for_database(&path, &db).expect("key")))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let kept = StoreKey::load(&path).expect("kept");
+        for k in keys {
+            assert_eq!(k.master.as_slice(), kept.master.as_slice());
+        }
     }
 
     #[test]
