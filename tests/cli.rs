@@ -311,3 +311,29 @@ fn a_backup_restores_on_a_replacement_box_with_the_kept_key_only() {
     let rows: Value = serde_json::from_slice(&list.stdout).expect("json");
     assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
 }
+
+#[test]
+fn keygen_makes_a_private_key_once_and_never_replaces_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = station(dir.path());
+    let st = st.to_str().expect("utf8");
+    let out = kiosk(&["keygen", "--station", st]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fingerprint"));
+    let key = dir.path().join("store.key");
+    let made = std::fs::read(&key).expect("key");
+    let mode = std::fs::metadata(&key).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let again = kiosk(&["keygen", "--station", st]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never replaced"));
+    assert_eq!(std::fs::read(&key).expect("key"), made, "the key is kept");
+    // The kiosk uses the key that was made.
+    score_json(Path::new(st), &["我想找稳定的工作", "可以", ""]);
+    assert_eq!(std::fs::read(&key).expect("key"), made);
+}

@@ -162,6 +162,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make the store key at `[station] key_file` (64 hex digits, 0600), at provisioning. An
+    /// existing key is never replaced. Prints its fingerprint; keep a copy with central IT.
+    Keygen {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+    },
     /// Copy the database (still encrypted with the store key) and the sealed answer audio into
     /// a new folder, with a manifest. Keep the store key apart from it: without the key the
     /// backup cannot be read, and with it, it can (see the README, "Store key").

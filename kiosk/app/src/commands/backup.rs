@@ -1,4 +1,5 @@
-//! `kiosk backup` and `kiosk restore`: an encrypted copy of the store, and putting it back.
+//! `kiosk keygen`, `kiosk backup` and `kiosk restore`: the store key, an encrypted copy of the
+//! store, and putting it back.
 
 use std::path::Path;
 
@@ -33,6 +34,34 @@ pub fn backup(station: &Path, out: &Path, json: bool) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Makes the store key.
+pub fn keygen(station: &Path) -> anyhow::Result<()> {
+    let st =
+        Station::load(station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
+    if st.key_file.exists() {
+        return Err(UsageError(format!(
+            "{} exists: a store key is never replaced (the data encrypted with it could not be read again)",
+            st.key_file.display()
+        ))
+        .into());
+    }
+    if kiosk_store::is_encrypted(&st.database()) {
+        return Err(UsageError(format!(
+            "{} is encrypted with a key that is not at {}: restore that key instead of making a new one",
+            st.database().display(),
+            st.key_file.display()
+        ))
+        .into());
+    }
+    let key = StoreKey::create(&st.key_file)?;
+    println!(
+        "made the store key {} (fingerprint {}): keep a copy with central IT, apart from the backups",
+        st.key_file.display(),
+        key.fingerprint()
+    );
     Ok(())
 }
 

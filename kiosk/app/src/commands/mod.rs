@@ -90,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             quiet,
         } => demo::run(&station, answers.as_deref(), rounds, quiet),
         Command::Purge { station, json } => purge::run(&station, json),
+        Command::Keygen { station } => backup::keygen(&station),
         Command::Backup { station, out, json } => backup::backup(&station, &out, json),
         Command::Restore { station, from } => backup::restore(&station, &from),
         Command::Forget {
