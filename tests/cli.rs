@@ -337,3 +337,41 @@ fn keygen_makes_a_private_key_once_and_never_replaces_it() {
     score_json(Path::new(st), &["我想找稳定的工作", "可以", ""]);
     assert_eq!(std::fs::read(&key).expect("key"), made);
 }
+
+#[test]
+fn check_json_reports_the_box_health_for_tools() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = system_tests::station_with_models(dir.path());
+    score_json(&st, &["我想找稳定的工作", "可以", ""]);
+    // No camera here: the check fails (exit 1), but the JSON says what passed and what did not.
+    let out = kiosk(&["check", "--station", st.to_str().expect("utf8"), "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let checks = v["checks"].as_array().expect("checks");
+    let row = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["check"].as_str().is_some_and(|s| s.starts_with(name)))
+            .unwrap_or_else(|| panic!("no {name} row in {v}"))
+    };
+    for name in [
+        "store key",
+        "database",
+        "disk free",
+        "configuration",
+        "model whisper-base",
+    ] {
+        assert_eq!(row(name)["ok"], true, "{}", row(name));
+    }
+    assert!(
+        row("database")["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("1 event(s) waiting")
+    );
+    let failed = checks.iter().filter(|c| c["ok"] == false).count();
+    assert_eq!(v["failed"].as_u64(), Some(failed as u64));
+    assert_eq!(v["ok"], failed == 0);
+    assert_eq!(out.status.success(), failed == 0);
+    assert!(row("camera").is_object() && row("microphone").is_object());
+}

@@ -117,9 +117,12 @@ pub enum Command {
         /// The station file.
         #[arg(long)]
         station: PathBuf,
-        /// Camera index to try.
-        #[arg(long, default_value_t = 0)]
-        camera_index: u32,
+        /// Camera index to try (default: the station's `[kiosk] camera_index`).
+        #[arg(long)]
+        camera_index: Option<u32>,
+        /// Print JSON (`{ok, failed, checks: [{check, ok, detail}]}`): the box's health for tools.
+        #[arg(long)]
+        json: bool,
     },
     /// Open the fullscreen kiosk app (candidate interview and manager review).
     Run(RunArgs),

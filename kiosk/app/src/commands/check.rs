@@ -25,6 +25,41 @@ fn timed<T>(f: impl FnOnce() -> Result<T, String>) -> (Result<T, String>, Durati
     (r, t.elapsed())
 }
 
+/// Space below this on the data folder's disk fails the check: a few hundred interviews' audio.
+const MIN_FREE_BYTES: u64 = 500 * 1024 * 1024;
+
+/// Free space on the disk that holds the data folder (its nearest existing ancestor).
+fn disk_row(data_dir: &Path) -> Row {
+    let what = "disk free".to_string();
+    let at = data_dir
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    match rustix::fs::statvfs(at) {
+        Ok(v) => {
+            let free = v.f_bavail.saturating_mul(v.f_frsize);
+            let gib = free as f64 / f64::from(1u32 << 30);
+            Row {
+                what,
+                ok: free >= MIN_FREE_BYTES,
+                detail: if free >= MIN_FREE_BYTES {
+                    format!("{gib:.1} GiB free for {}", data_dir.display())
+                } else {
+                    format!(
+                        "only {gib:.2} GiB free for {}: free space (old logs, packages) before interviews cannot be saved",
+                        data_dir.display()
+                    )
+                },
+            }
+        }
+        Err(e) => Row {
+            what,
+            ok: false,
+            detail: format!("{}: {e}", at.display()),
+        },
+    }
+}
+
 /// Which questions are read out (`[station] prompt_audio_dir`).
 fn prompts_row(st: &Station) -> Row {
     let what = "spoken question prompts".to_string();
@@ -167,7 +202,7 @@ fn database_rows(st: &Station) -> Vec<Row> {
 }
 
 /// Runs the command.
-pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
+pub fn run(station: &Path, camera_index: Option<u32>, json: bool) -> anyhow::Result<()> {
     let st =
         Station::load(station).map_err(|e| UsageError(format!("invalid configuration:\n{e}")))?;
     let dir = &st.models_dir;
@@ -239,7 +274,8 @@ pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
     });
     rows.push(prompts_row(&st));
     rows.extend(database_rows(&st));
-    let mut mic = CpalMic::new(None);
+    rows.push(disk_row(&st.data_dir));
+    let mut mic = CpalMic::new(st.config.kiosk.microphone.clone());
     let heard = mic.start().map_err(|e| e.to_string()).and_then(|rx| {
         let got = rx
             .recv_timeout(Duration::from_secs(2))
@@ -248,13 +284,21 @@ pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
         got
     });
     rows.push(Row {
-        what: "microphone".into(),
+        what: format!(
+            "microphone ({})",
+            st.config
+                .kiosk
+                .microphone
+                .as_deref()
+                .unwrap_or("system default")
+        ),
         ok: heard.is_ok(),
         detail: heard.map_or_else(
             |e| e,
             |c| format!("audio arriving ({} samples in the first chunk)", c.len()),
         ),
     });
+    let camera_index = camera_index.unwrap_or(st.config.kiosk.camera_index);
     let cam = NokhwaCamera::open(camera_index)
         .map_err(|e| e.to_string())
         .and_then(|mut c| c.frame().map_err(|e| e.to_string()));
@@ -263,20 +307,33 @@ pub fn run(station: &Path, camera_index: u32) -> anyhow::Result<()> {
         ok: cam.is_ok(),
         detail: cam.map_or_else(|e| e, |f| format!("{}×{} frames", f.width(), f.height())),
     });
-    let width = rows
-        .iter()
-        .map(|r| r.what.chars().count())
-        .max()
-        .unwrap_or(0);
-    for r in &rows {
-        println!(
-            "{}  {:<width$}  {}",
-            if r.ok { "OK  " } else { "FAIL" },
-            r.what,
-            r.detail
-        );
-    }
     let failed = rows.iter().filter(|r| !r.ok).count();
+    if json {
+        let checks: Vec<_> = rows
+            .iter()
+            .map(|r| serde_json::json!({"check": r.what, "ok": r.ok, "detail": r.detail}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"ok": failed == 0, "failed": failed, "checks": checks})
+            )?
+        );
+    } else {
+        let width = rows
+            .iter()
+            .map(|r| r.what.chars().count())
+            .max()
+            .unwrap_or(0);
+        for r in &rows {
+            println!(
+                "{}  {:<width$}  {}",
+                if r.ok { "OK  " } else { "FAIL" },
+                r.what,
+                r.detail
+            );
+        }
+    }
     if failed > 0 {
         anyhow::bail!("{failed} check(s) failed");
     }

@@ -82,7 +82,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check {
             station,
             camera_index,
-        } => check::run(&station, camera_index),
+            json,
+        } => check::run(&station, camera_index, json),
         Command::Demo {
             station,
             answers,
