@@ -223,10 +223,7 @@ fn set_path(conn: &Connection, id: i64, path: &Path) -> Result<(), StoreError> {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
-    let sha: String = sha2::Sha256::digest(&data)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect();
+    let sha = crate::key::hex(&sha2::Sha256::digest(&data));
     conn.execute(
         "UPDATE media SET path = ?1, sha256 = ?2, bytes = ?3 WHERE id = ?4",
         rusqlite::params![path.display().to_string(), sha, data.len() as i64, id],

@@ -175,14 +175,11 @@ impl StoreKey {
     /// A short public name for this key (HKDF subkey, 8 bytes hex): tells which key a backup
     /// needs without revealing it.
     pub fn fingerprint(&self) -> String {
-        self.subkey(b"kiosk-store fingerprint v1")[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&self.subkey(b"kiosk-store fingerprint v1")[..8])
     }
 
     fn hex(&self) -> String {
-        self.master.iter().map(|b| format!("{b:02x}")).collect()
+        hex(self.master.as_slice())
     }
 
     fn subkey(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
@@ -197,8 +194,8 @@ impl StoreKey {
     /// on a connection that opens the file directly (tests; the `sqlcipher` shell).
     pub fn sqlcipher_pragma(&self) -> Zeroizing<String> {
         let k = self.subkey(b"kiosk-store sqlcipher v1");
-        let hex: String = k.iter().map(|b| format!("{b:02x}")).collect();
-        Zeroizing::new(format!("\"x'{hex}'\""))
+        let hex = Zeroizing::new(hex(k.as_slice()));
+        Zeroizing::new(format!("\"x'{}'\"", hex.as_str()))
     }
 
     fn media_cipher(&self) -> XChaCha20Poly1305 {
@@ -274,6 +271,11 @@ impl StoreKey {
         })?;
         self.unseal(&sealed, path)
     }
+}
+
+/// Lower-case hex of `bytes` (key files, the SQLCipher pragma, fingerprints, file digests).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where the key really is: systemd's credential (`$CREDENTIALS_DIRECTORY/store.key`, set by
@@ -361,7 +363,7 @@ mod tests {
         let key = StoreKey::from_bytes([7; 32]);
         let db = key.sqlcipher_pragma();
         let media = key.subkey(b"kiosk-store media v1");
-        let media_hex: String = media.iter().map(|b| format!("{b:02x}")).collect();
+        let media_hex = hex(media.as_slice());
         assert!(!db.contains(&media_hex));
         assert!(!db.contains(&key.hex()));
     }

@@ -112,19 +112,14 @@ fn plaintext_kiosk(dir: &std::path::Path) -> (std::path::PathBuf, Vec<String>) {
     let staging = dir.join("staging.sqlite3");
     let mut store = Store::open(&staging, &key()).expect("opens");
     let folder = dir.join("media/old-interview");
-    std::fs::create_dir_all(&folder).expect("media");
     let media: Vec<MediaRef> = (1..=2)
         .map(|i| {
-            let path = folder.join(format!("q{i}-1.wav"));
-            std::fs::write(&path, format!("RIFF old voice {i} of {NAME}")).expect("wav");
-            MediaRef {
-                question_id: Some(format!("q{i}")),
-                kind: "answer_audio".into(),
-                path: path.display().to_string(),
-                sha256: None,
-                bytes: None,
-                expires_at: None,
-            }
+            audio_file(
+                &folder.join(format!("q{i}-1.wav")),
+                &format!("q{i}"),
+                &format!("RIFF old voice {i} of {NAME}"),
+                None,
+            )
         })
         .collect();
     save_with(

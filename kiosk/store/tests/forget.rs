@@ -14,19 +14,14 @@ const PHRASE: &str = "在纺织厂做过三年挡车工";
 
 fn audio(dir: &std::path::Path, n: usize) -> Vec<MediaRef> {
     let folder = dir.join("media/interview-x");
-    std::fs::create_dir_all(&folder).expect("media dir");
     (0..n)
         .map(|i| {
-            let path = folder.join(format!("q{i}.wav"));
-            std::fs::write(&path, format!("RIFF audio of {NAME} answer {i}")).expect("audio");
-            MediaRef {
-                question_id: Some(format!("q{i}")),
-                kind: "answer_audio".into(),
-                path: path.display().to_string(),
-                sha256: None,
-                bytes: None,
-                expires_at: None,
-            }
+            audio_file(
+                &folder.join(format!("q{i}.wav")),
+                &format!("q{i}"),
+                &format!("RIFF audio of {NAME} answer {i}"),
+                None,
+            )
         })
         .collect()
 }

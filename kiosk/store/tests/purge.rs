@@ -13,18 +13,12 @@ fn at(s: &str) -> DateTime<FixedOffset> {
 }
 
 fn audio(dir: &std::path::Path, name: &str, expires: Option<DateTime<FixedOffset>>) -> MediaRef {
-    let folder = dir.join("media").join(name);
-    std::fs::create_dir_all(&folder).expect("dir");
-    let path = folder.join("q1.wav");
-    std::fs::write(&path, "RIFF").expect("audio");
-    MediaRef {
-        question_id: Some("q1".into()),
-        kind: "answer_audio".into(),
-        path: path.display().to_string(),
-        sha256: None,
-        bytes: None,
-        expires_at: expires,
-    }
+    audio_file(
+        &dir.join("media").join(name).join("q1.wav"),
+        "q1",
+        "RIFF",
+        expires,
+    )
 }
 
 #[test]

@@ -153,3 +153,23 @@ pub fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
 pub fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// Writes `content` as a plaintext audio file at `path` (folders made) and describes it as the
+/// answer audio of `question`, expiring at `expires`.
+pub fn audio_file(
+    path: &std::path::Path,
+    question: &str,
+    content: &str,
+    expires: Option<chrono::DateTime<chrono::FixedOffset>>,
+) -> MediaRef {
+    std::fs::create_dir_all(path.parent().expect("folder")).expect("media dir");
+    std::fs::write(path, content).expect("audio");
+    MediaRef {
+        question_id: Some(question.into()),
+        kind: "answer_audio".into(),
+        path: path.display().to_string(),
+        sha256: None,
+        bytes: None,
+        expires_at: expires,
+    }
+}
