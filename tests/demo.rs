@@ -4,7 +4,9 @@
 //! answers go speaker → PulseAudio → ALSA → cpal → VAD → Whisper, and the manager's replay of an
 //! answer opens a real output stream.
 
+use std::os::unix::net::UnixDatagram;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use system_tests::{PulseLoopback, binary, repo_models, speak, station_with_models};
 
@@ -34,6 +36,26 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
         speak(&prompts, &format!("{id}.en"), "en-gb", text);
     }
     let pulse = PulseLoopback::start(dir.path());
+    // systemd's side, as kiosk.service runs it: readiness and a 4 s watchdog on our socket (the
+    // unit has 30 s; 4 s leaves room for a loaded CI machine, and still catches a blocked loop).
+    let notify_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
+    let heard = std::thread::spawn(move || {
+        let mut got: Vec<(Instant, String)> = Vec::new();
+        let mut buf = [0u8; 1024];
+        notify
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        while let Ok(n) = notify.recv(&mut buf) {
+            let m = String::from_utf8_lossy(&buf[..n]).trim_end().to_owned();
+            let end = m == "END";
+            got.push((Instant::now(), m));
+            if end {
+                break;
+            }
+        }
+        got
+    });
     let run = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1280x800x24"])
         .arg(binary("kiosk"))
@@ -47,10 +69,17 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
         .arg("--prompt-audio")
         .arg(dir.path().join("prompts"))
         .envs(pulse.env())
-        .env("RUST_LOG", "warn,kiosk_ui=info,kiosk_perception=info")
+        // The station's default level (info), as on a box: what the journal would hold.
+        .env_remove("RUST_LOG")
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env("WATCHDOG_USEC", "4000000")
         .output()
         .expect("xvfb-run (apt-get install xvfb xauth)");
     drop(pulse);
+    UnixDatagram::unbound()
+        .and_then(|s| s.send_to(b"END", &notify_path))
+        .expect("end the listener");
+    let notes = heard.join().expect("listener");
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "kiosk run --demo failed:\n{stderr}");
     assert!(
@@ -60,6 +89,48 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
     assert!(
         stderr.contains("answer playback started") && !stderr.contains("cannot play"),
         "the manager's replay played: {stderr}"
+    );
+    // No personal data in the log at the default level: not the candidate's name or phone, not
+    // what they said.
+    for private in [
+        "Alex Chen",
+        "Alex",
+        "13800138000",
+        "stable job",
+        "production line",
+    ] {
+        assert!(
+            !stderr.contains(private),
+            "`{private}` is in the log at the default level:\n{stderr}"
+        );
+    }
+    // Ready once on screen, then the watchdog fed all through the interview (WATCHDOG_USEC = 4 s:
+    // never a gap of 4 s, so systemd would never have killed it).
+    let ready = notes.iter().position(|(_, m)| m.contains("READY=1"));
+    assert!(ready.is_some(), "READY=1: {notes:?}");
+    let dogs: Vec<Instant> = notes
+        .iter()
+        .filter(|(_, m)| m == "WATCHDOG=1")
+        .map(|(t, _)| *t)
+        .collect();
+    assert!(
+        dogs.len() >= 10,
+        "{} WATCHDOG=1 in the whole run",
+        dogs.len()
+    );
+    let (gap, at) = dogs
+        .windows(2)
+        .map(|w| (w[1] - w[0], w[0]))
+        .max()
+        .expect("pings");
+    let since_ready = at - notes[ready.unwrap_or(0)].0;
+    eprintln!(
+        "{} watchdog pings; longest gap {gap:?}, {since_ready:?} after READY=1",
+        dogs.len()
+    );
+    assert!(
+        gap < Duration::from_secs(4),
+        "longest gap between watchdog pings: {gap:?}, {since_ready:?} after READY=1:\n{stderr}"
     );
     assert!(
         stderr.matches("question prompt playing").count() >= 3

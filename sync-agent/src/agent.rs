@@ -62,6 +62,8 @@ pub struct Agent {
     state: SyncState,
     state_saved: Instant,
     receipts_checked: Instant,
+    /// What systemd was last told.
+    systemd_status: String,
 }
 
 impl Agent {
@@ -104,6 +106,7 @@ impl Agent {
             broker_max_packet: None,
             state_saved: Instant::now(),
             receipts_checked: Instant::now(),
+            systemd_status: String::new(),
         }
     }
 
@@ -116,6 +119,15 @@ impl Agent {
         let mut health =
             tokio::time::interval(Duration::from_secs(self.settings.health_interval_s));
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // systemd's watchdog is fed from this loop (not a task beside it), so a loop that stops
+        // turning is restarted; also while waiting to reconnect.
+        let mut watchdog = kiosk_service::Watchdog::from_env();
+        let mut dog = tokio::time::interval(watchdog.every().unwrap_or(Duration::from_secs(3600)));
+        dog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        kiosk_service::notify_ready(&format!(
+            "store open; connecting to {}:{}",
+            self.station.config.broker.host, self.station.config.broker.port
+        ));
         loop {
             // The poll future is never cancelled: ticks are served beside it until it yields.
             let polled = {
@@ -128,6 +140,7 @@ impl Agent {
                         r = &mut poll => break Some(r),
                         _ = tick.tick() => self.on_tick(),
                         _ = health.tick() => self.on_health(),
+                        _ = dog.tick() => { watchdog.feed(); }
                     }
                 }
             };
@@ -138,9 +151,14 @@ impl Agent {
                     // Whatever rumqttc kept for replay is stale: the outbox will be read again.
                     eventloop.pending.clear();
                     let delay = self.on_disconnect(&e);
-                    tokio::select! {
-                        () = &mut shutdown => return self.leave(&mut eventloop).await,
-                        () = tokio::time::sleep(delay) => {}
+                    let wait = tokio::time::sleep(delay);
+                    tokio::pin!(wait);
+                    loop {
+                        tokio::select! {
+                            () = &mut shutdown => return self.leave(&mut eventloop).await,
+                            () = &mut wait => break,
+                            _ = dog.tick() => { watchdog.feed(); }
+                        }
                     }
                 }
             }
@@ -210,6 +228,10 @@ impl Agent {
         self.state.last_error = None;
         self.state.last_connected_at = Some(now());
         self.save_state();
+        self.tell_systemd(format!(
+            "connected to {}:{}",
+            self.station.config.broker.host, self.station.config.broker.port
+        ));
         self.refill();
     }
 
@@ -616,6 +638,7 @@ impl Agent {
         self.connected = false;
         self.forget_in_flight();
         self.state.connected = false;
+        self.tell_systemd(format!("offline: {message}"));
         self.state.last_error = Some(message);
         self.save_state();
         self.backoff.next_delay()
@@ -623,6 +646,7 @@ impl Agent {
 
     async fn leave(&mut self, eventloop: &mut EventLoop) {
         tracing::info!("shutting down");
+        kiosk_service::notify_stopping();
         self.flush_acks();
         if self.connected {
             self.publish_other(
@@ -643,6 +667,14 @@ impl Agent {
         }
         self.state.connected = false;
         self.save_state();
+    }
+
+    /// The status line of `systemctl status`, sent when it changes.
+    fn tell_systemd(&mut self, status: String) {
+        if self.systemd_status != status {
+            kiosk_service::notify_status(&status);
+            self.systemd_status = status;
+        }
     }
 
     fn save_state(&mut self) {

@@ -1,6 +1,7 @@
 //! `sync-agent`: the only process that speaks MQTT. `sync-agent --station S` runs the daemon;
 //! `sync-agent status --station S [--json]` reports on it; `sync-agent release --station S
-//! (--event ID | --all)` puts quarantined events back. Exit code 2 for configuration mistakes.
+//! (--event ID | --all)` puts quarantined events back. Exit code 2 for configuration mistakes
+//! (systemd's unit does not restart on it), 3 when another agent already works on the station.
 
 mod agent;
 mod backoff;
@@ -110,8 +111,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Another agent holds the station's lock: exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+struct AlreadyRunning(kiosk_service::LockError);
+
 fn daemon(station_file: &Path) -> anyhow::Result<()> {
     let (station, store) = load(station_file)?;
+    // One agent per store: two would publish the same outbox twice and race on its acks.
+    let lock_file = station.data_dir.join("sync-agent.lock");
+    let _lock = match kiosk_service::InstanceLock::acquire(&lock_file, "sync-agent") {
+        Ok(lock) => lock,
+        Err(e @ kiosk_service::LockError::Held { .. }) => return Err(AlreadyRunning(e).into()),
+        Err(e) => return Err(e.into()),
+    };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let s = &station.config.station;
     let topics = topics::Topics::new(&StationIdentity {
@@ -150,18 +163,23 @@ async fn shutdown_signal() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The daemon logs at the station's `[log] level`; the one-shot commands only warnings.
+    let logging = match (&cli.command, &cli.station) {
+        (None, Some(station)) => {
+            kiosk_service::init_logging(kiosk_config::log_level(station).as_deref(), "info")
+        }
+        _ => kiosk_service::init_logging(None, "warn"),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // `<3>`: an error in the journal (`journalctl -p err`), not the stream's default.
+            let priority = if logging.journald { "<3>" } else { "" };
+            eprintln!("{priority}error: {e:#}");
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
+            } else if e.downcast_ref::<AlreadyRunning>().is_some() {
+                ExitCode::from(3)
             } else {
                 ExitCode::from(1)
             }

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::config::CloudConfig;
 
 mod deletion;
+mod enrolment;
 mod roles;
 mod roster;
 
@@ -37,7 +38,10 @@ struct Caller {
 pub struct ApiState {
     store: Store,
     tokens: Arc<HashMap<[u8; 32], Caller>>,
+    signer: Option<Arc<Signer>>,
 }
+
+pub use enrolment::Signer;
 
 impl ApiState {
     /// The store and the tenants' tokens (kept as SHA-256 digests).
@@ -60,7 +64,14 @@ impl ApiState {
         Self {
             store,
             tokens: Arc::new(tokens),
+            signer: None,
         }
+    }
+
+    /// Enrolment, with the fleet CA.
+    pub fn with_signer(mut self, signer: Signer) -> Self {
+        self.signer = Some(Arc::new(signer));
+        self
     }
 }
 
@@ -93,6 +104,8 @@ pub fn router(state: ApiState) -> Router {
             get(roles::get).put(roles::put),
         )
         .route("/v1/devices", get(devices))
+        .route("/v1/devices/enrolment-tokens", post(enrolment::issue))
+        .route("/v1/enroll", post(enrolment::enroll))
         .route("/v1/reports/pass-rates", get(pass_rates))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(state)

@@ -22,6 +22,9 @@ pub struct CloudConfig {
     /// Device registry behaviour.
     #[serde(default)]
     pub devices: Devices,
+    /// Enrolment of new boxes (optional: without it the endpoint answers 404).
+    #[serde(default)]
+    pub enrolment: Option<Enrolment>,
     /// The tenants.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<Tenant>,
@@ -126,6 +129,40 @@ pub struct Devices {
     /// store. Off in production: devices are registered with `cloud-bridge devices add`.
     #[serde(default)]
     pub register_on_first_sight: bool,
+}
+
+/// `[enrolment]`: signing boxes' certificate requests with the fleet CA, which stays here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enrolment {
+    /// The fleet CA's certificate (PEM): the broker trusts device certificates it signed.
+    pub ca_cert: PathBuf,
+    /// Its private key (PEM, PKCS#8; readable by this service only).
+    pub ca_key: PathBuf,
+    /// The CA the boxes pin for the broker's certificate (default: `ca_cert`).
+    #[serde(default)]
+    pub broker_ca: Option<PathBuf>,
+    /// The broker as boxes reach it (written into their station).
+    pub broker_host: String,
+    /// Its TLS port.
+    #[serde(default = "default_tls_port")]
+    pub broker_port: u16,
+    /// How long a token may wait to be used.
+    #[serde(default = "default_token_hours")]
+    pub token_hours: u32,
+    /// How long a device certificate is valid.
+    #[serde(default = "default_cert_days")]
+    pub certificate_days: u32,
+}
+
+fn default_tls_port() -> u16 {
+    8883
+}
+fn default_token_hours() -> u32 {
+    72
+}
+fn default_cert_days() -> u32 {
+    825
 }
 
 /// `[[tenant]]`.

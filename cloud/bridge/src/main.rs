@@ -297,7 +297,11 @@ async fn run(config: CloudConfig, store: Store) -> anyhow::Result<()> {
             )
         })?;
     tracing::info!(listen = %config.api.listen, "HR API listening");
-    let app = api::router(api::ApiState::new(store.clone(), &config));
+    let mut state = api::ApiState::new(store.clone(), &config);
+    if let Some(e) = &config.enrolment {
+        state = state.with_signer(api::Signer::load(e).map_err(anyhow::Error::msg)?);
+    }
+    let app = api::router(state);
     let dispatcher = webhook::Dispatcher::new(store.clone(), &config)?;
     let ingest = mqtt::run(config.broker.clone(), store);
     tokio::select! {

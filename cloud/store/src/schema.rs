@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 use crate::StoreError;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 const LOCK_KEY: i64 = 0x6b696f736b; // "kiosk"
 
@@ -244,6 +244,22 @@ CREATE TABLE roster_sends (
     last_sent_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (device_id, candidate_id, version)
 );
+"#,
+    r#"
+-- One-time enrolment tokens (only their SHA-256 is kept): HR issues one per device; the box
+-- redeems it once with its certificate request.
+CREATE TABLE enrolment_tokens (
+    token_sha256 bytea PRIMARY KEY,
+    tenant       text NOT NULL,
+    store_id     text NOT NULL,
+    device_id    text NOT NULL,
+    created_by   text NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL,
+    used_at      timestamptz,
+    certificate_serial text
+);
+CREATE INDEX enrolment_tokens_device ON enrolment_tokens (device_id);
 "#,
 ];
 

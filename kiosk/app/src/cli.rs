@@ -165,6 +165,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Enrol this box with central HR, once, with the one-time token HR issued for it: makes the
+    /// device key (it never leaves the box), sends a certificate request, and writes the
+    /// certificate, the CA and the broker's address into `station.d/50-enrolment.toml` beside the
+    /// station file (which is not rewritten). Then restart sync-agent.
+    Enroll {
+        /// The station file.
+        #[arg(long)]
+        station: PathBuf,
+        /// The central service (cloud-bridge) URL: https://…, or http:// to this machine only.
+        #[arg(long)]
+        url: String,
+        /// The one-time enrolment token.
+        #[arg(long)]
+        token: String,
+        /// A CA certificate (PEM) to trust for the URL instead of the public web's roots.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
     /// Make the store key at `[station] key_file` (64 hex digits, 0600), at provisioning. An
     /// existing key is never replaced. Prints its fingerprint; keep a copy with central IT.
     Keygen {

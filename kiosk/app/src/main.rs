@@ -18,16 +18,23 @@ pub struct UsageError(pub String);
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The services (the app, the daily purge) log at the station's `[log] level`, into the
+    // journal under systemd; the one-shot tools only warnings.
+    let logging = match &cli.command {
+        cli::Command::Run(a) => {
+            kiosk_service::init_logging(kiosk_config::log_level(&a.station).as_deref(), "info")
+        }
+        cli::Command::Purge { station, .. } => {
+            kiosk_service::init_logging(kiosk_config::log_level(station).as_deref(), "info")
+        }
+        _ => kiosk_service::init_logging(None, "warn"),
+    };
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // `<3>`: an error in the journal (`journalctl -p err`), not the stream's default.
+            let priority = if logging.journald { "<3>" } else { "" };
+            eprintln!("{priority}error: {e:#}");
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {

@@ -10,7 +10,8 @@ mod station;
 pub use cloud::{ROLE_KEY_PREFIX, error_lines, parse_cloud_role, with_cloud_roles};
 pub use kiosk_screening::{ConfigError, ConfigErrors};
 pub use station::{
-    BrokerConfig, KioskSettings, SpeechSettings, Station, StationConfig, SyncSettings, TlsFiles,
+    BrokerConfig, KioskSettings, LogSettings, SpeechSettings, Station, StationConfig, SyncSettings,
+    TlsFiles, log_level,
 };
 
 use std::path::Path;

@@ -23,6 +23,88 @@ pub struct StationConfig {
     /// The on-screen app: devices, timeouts, privacy, manager access (all optional).
     #[serde(default)]
     pub kiosk: KioskSettings,
+    /// What the kiosk's services log (optional).
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+/// `[log]`: how much the app, the sync agent and the purge log (to the journal under systemd).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `error`, `warn`, `info` (default) or `debug` for the kiosk's own components (libraries stay
+    /// at `warn`), or a full filter such as `warn,kiosk_ui=debug`. Personal data (names, phones,
+    /// transcripts) is never logged at `info` or above; `debug` may show transcripts: only while
+    /// diagnosing. `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+        }
+    }
+}
+
+/// The `*.toml` files of a station's drop-in folder, in name order (none if there is no folder).
+fn dropin_files(path: &Path) -> Result<Vec<PathBuf>, ConfigErrors> {
+    let dir = Station::dropin_dir(path);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(ConfigErrors::file(
+                &dir.display().to_string(),
+                "(folder)",
+                format!("cannot be read: {e}"),
+            ));
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Lays `over` onto `base`: tables merge key by key, anything else replaces.
+fn overlay(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => overlay(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+/// The `[log] level` of a station file, read on its own before the file is validated (logging is
+/// set up first): `None` if the file or the key is missing or unreadable.
+pub fn log_level(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let doc: toml::Table = toml::from_str(&text).ok()?;
+    let level = doc.get("log")?.get("level")?.as_str()?;
+    valid_log_filter(level).then(|| level.to_owned())
+}
+
+/// Whether a `[log] level` is a level or a filter made of `target=level` directives.
+fn valid_log_filter(filter: &str) -> bool {
+    const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+    !filter.trim().is_empty()
+        && filter.split(',').all(|d| {
+            let level = d.rsplit('=').next().unwrap_or("").trim();
+            let target = d.split_once('=').map(|(t, _)| t.trim());
+            LEVELS.contains(&level.to_ascii_lowercase().as_str())
+                && target.is_none_or(|t| {
+                    !t.is_empty()
+                        && t.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c))
+                })
+        })
 }
 
 /// `[kiosk]`: the fullscreen app.
@@ -275,8 +357,36 @@ pub struct Station {
 
 impl Station {
     /// Reads, validates and resolves a station file.
+    /// Drop-ins in `station.d/` beside it (`*.toml`, in name order) are laid over the file,
+    /// key by key: what `kiosk enroll` writes goes there, so the station file itself (a package's
+    /// conffile) is never rewritten by a command.
     pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
-        Self::parse(&read(path)?, path)
+        let text = read(path)?;
+        let dropins = dropin_files(path)?;
+        if dropins.is_empty() {
+            return Self::parse(&text, path);
+        }
+        let invalid = |file: &Path, e: toml::de::Error| {
+            ConfigErrors::file(
+                &file.display().to_string(),
+                "(file)",
+                format!("not a valid station file: {e}"),
+            )
+        };
+        let mut doc: toml::Table = toml::from_str(&text).map_err(|e| invalid(path, e))?;
+        for file in &dropins {
+            let over: toml::Table = toml::from_str(&read(file)?).map_err(|e| invalid(file, e))?;
+            overlay(&mut doc, over);
+        }
+        let merged = toml::to_string(&doc).map_err(|e| {
+            ConfigErrors::file(&path.display().to_string(), "(file)", e.to_string())
+        })?;
+        Self::parse(&merged, path)
+    }
+
+    /// The drop-in folder of a station file: `station.d` beside it.
+    pub fn dropin_dir(path: &Path) -> PathBuf {
+        path.parent().unwrap_or(Path::new(".")).join("station.d")
     }
 
     /// Validates and resolves a station file's text; `path` locates relative paths and names errors.
@@ -312,6 +422,15 @@ impl Station {
                     ),
                 );
             }
+        }
+        if !valid_log_filter(&config.log.level) {
+            fail(
+                "log.level",
+                format!(
+                    "`{}` is not a log level: use error, warn, info or debug (or a filter such as warn,kiosk_ui=debug)",
+                    config.log.level
+                ),
+            );
         }
         if !matches!(s.locale.as_str(), "zh-CN" | "en") {
             fail(
@@ -459,6 +578,49 @@ mod tests {
         );
         assert_eq!(tidy(Path::new("a/./b/../../../c")), Path::new("../c"));
         assert!(s.database().ends_with("kiosk.sqlite3"));
+    }
+
+    #[test]
+    fn drop_ins_lay_their_keys_over_the_file_in_name_order() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("station.toml");
+        std::fs::write(&path, GOOD).expect("write");
+        let d = Station::dropin_dir(&path);
+        std::fs::create_dir(&d).expect("mkdir");
+        std::fs::write(
+            d.join("50-enrolment.toml"),
+            "[broker]\nhost = \"broker.example\"\nport = 8883\nca_file = \"/etc/kiosk/tls/ca.crt\"\ncert_file = \"/etc/kiosk/tls/device.crt\"\nkey_file = \"/etc/kiosk/tls/device.key\"\n",
+        )
+        .expect("write");
+        std::fs::write(d.join("90-local.toml"), "[broker]\nport = 9883\n").expect("write");
+        std::fs::write(d.join("README"), "not toml").expect("write");
+        let s = Station::load(&path).expect("valid");
+        assert_eq!(s.config.broker.host, "broker.example");
+        assert_eq!(s.config.broker.port, 9883, "later files win");
+        assert!(s.tls.is_some(), "TLS from the drop-in");
+        assert_eq!(
+            s.config.station.device_id, "kiosk-01",
+            "the rest is the file's"
+        );
+        std::fs::write(d.join("95-bad.toml"), "[broker\n").expect("write");
+        let e = Station::load(&path).expect_err("bad drop-in").to_string();
+        assert!(e.contains("95-bad.toml"), "{e}");
+    }
+
+    #[test]
+    fn the_log_level_is_checked_and_a_filter_is_allowed() {
+        for good in ["info", "debug", "warn,kiosk_ui=debug", "WARN"] {
+            let t = format!("{GOOD}\n[log]\nlevel = \"{good}\"\n");
+            let s = Station::parse(&t, Path::new("s.toml")).expect(good);
+            assert_eq!(s.config.log.level, good);
+        }
+        let t = format!("{GOOD}\n[log]\nlevel = \"loud\"\n");
+        let e = Station::parse(&t, Path::new("s.toml"))
+            .expect_err("loud")
+            .to_string();
+        assert!(e.contains("log.level") && e.contains("loud"), "{e}");
+        let s = Station::parse(GOOD, Path::new("s.toml")).expect("default");
+        assert_eq!(s.config.log.level, "info");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod screens;
 pub mod state;
 pub mod strings;
 pub mod theme;
+pub mod watchdog;
 pub mod workers;
 
 pub use app::{KioskPlugin, Setup, build_setup};

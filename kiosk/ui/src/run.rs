@@ -75,6 +75,7 @@ pub fn run(setup: Setup, opts: RunOptions) -> Result<(), RunError> {
     let handle = app.world_mut().resource_mut::<Assets<Font>>().add(font);
     app.insert_resource(UiFont(handle));
     app.add_plugins(KioskPlugin::new(setup));
+    app.add_plugins(crate::watchdog::WatchdogPlugin);
     if let Some(script) = opts.script {
         app.insert_resource(script).add_systems(Update, demo::drive);
     }

@@ -3,6 +3,7 @@
 mod backup;
 mod check;
 mod demo;
+mod enroll;
 mod forget;
 mod interview;
 mod purge;
@@ -92,6 +93,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => demo::run(&station, answers.as_deref(), rounds, quiet),
         Command::Purge { station, json } => purge::run(&station, json),
         Command::Keygen { station } => backup::keygen(&station),
+        Command::Enroll {
+            station,
+            url,
+            token,
+            ca,
+        } => enroll::run(&station, &url, &token, ca.as_deref()),
         Command::Backup { station, out, json } => backup::backup(&station, &out, json),
         Command::Restore { station, from } => backup::restore(&station, &from),
         Command::Forget {
