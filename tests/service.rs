@@ -225,3 +225,48 @@ fn logs_suit_the_journal_and_follow_the_stations_level() {
     assert!(!quiet.contains("INFO"), "{quiet}");
     assert!(quiet.contains("cannot connect"), "warnings stay: {quiet}");
 }
+
+#[test]
+fn the_agents_health_report_carries_the_boxs_last_check_and_free_disk() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = station(dir.path());
+    // No models in this station: the check fails, and says which rows did.
+    let check = Command::new(binary("kiosk"))
+        .args(["check", "--json", "--station"])
+        .arg(&st)
+        .output()
+        .expect("kiosk check");
+    assert_eq!(check.status.code(), Some(1), "some checks fail here");
+    let broker = system_tests::broker::Broker::start(dir.path(), "");
+    configure_broker(&st, broker.port, system_tests::FAST_SYNC);
+    let log = dir.path().join("agent.log");
+    let mut child = agent(&st, None, &log);
+    let out = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string()])
+        .args(["-t", "kiosk/v1/+/+/+/health", "-C", "1", "-W", "20"])
+        .output()
+        .expect("mosquitto_sub (apt-get install mosquitto-clients)");
+    term(&mut child);
+    let health: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    let summary = &health["check"]["summary"];
+    assert_eq!(summary["ok"], false, "{health}");
+    assert!(
+        summary["failing"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|r| r["check"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("model whisper-base")))),
+        "names what failed: {health}"
+    );
+    assert!(health["check"]["at"].is_string(), "{health}");
+    assert!(
+        health["disk_free_mb"].as_u64().is_some_and(|mb| mb > 0),
+        "{health}"
+    );
+}

@@ -601,9 +601,20 @@ impl Agent {
         let days = i64::from(self.station.config.kiosk.personal_data_days);
         let cutoff = chrono::Local::now().fixed_offset() - chrono::Duration::days(days);
         let late = self.store.undelivered_before(cutoff).unwrap_or(0);
+        // The box's last `kiosk check` (models, devices, database, disk …) and the disk now.
+        let check = match self.store.box_check() {
+            Ok(Some((at, summary))) => json!({"at": at, "summary": summary}),
+            Ok(None) => Value::Null,
+            Err(e) => json!({"error": e.to_string()}),
+        };
+        let disk_free_mb = kiosk_service::free_bytes(&self.station.data_dir)
+            .ok()
+            .map(|b| b / (1024 * 1024));
         let body = match self.store.outbox_backlog() {
             Ok(b) => json!({
                 "undelivered_past_retention": late,
+                "check": check,
+                "disk_free_mb": disk_free_mb,
                 "config_versions": config_versions,
                 "roster_versions": roster_versions,
                 "device": self.identity.device_id,

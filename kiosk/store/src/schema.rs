@@ -179,6 +179,14 @@ CREATE TABLE config_state (
     rejected_at       TEXT
 );
 "#,
+    r#"
+-- The last `kiosk check` of this box, as a summary the sync agent's health report carries.
+CREATE TABLE box_check (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    at       TEXT NOT NULL,
+    summary  TEXT NOT NULL
+);
+"#,
 ];
 
 /// Schema version this build writes.

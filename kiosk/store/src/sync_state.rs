@@ -1,4 +1,5 @@
-//! What the sync agent last reported about its connection, so `sync-agent status` can show it.
+//! What the sync agent last reported about its connection, so `sync-agent status` can show it;
+//! and the last `kiosk check` of the box, which the agent's health report carries.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -55,5 +56,31 @@ impl Store {
                 },
             )
             .optional()?)
+    }
+
+    /// Records the summary of a `kiosk check` just run (replacing the previous one).
+    pub fn record_box_check(&mut self, summary: &serde_json::Value) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO box_check (id, at, summary) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at, summary = excluded.summary",
+            params![now().to_rfc3339(), summary.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// The last `kiosk check`: when, and its summary (None if it never ran here).
+    pub fn box_check(&self) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row("SELECT at, summary FROM box_check WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        Ok(row.map(|(at, text)| {
+            (
+                at,
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            )
+        }))
     }
 }

@@ -31,13 +31,8 @@ const MIN_FREE_BYTES: u64 = 500 * 1024 * 1024;
 /// Free space on the disk that holds the data folder (its nearest existing ancestor).
 fn disk_row(data_dir: &Path) -> Row {
     let what = "disk free".to_string();
-    let at = data_dir
-        .ancestors()
-        .find(|p| p.exists())
-        .unwrap_or(Path::new("/"));
-    match rustix::fs::statvfs(at) {
-        Ok(v) => {
-            let free = v.f_bavail.saturating_mul(v.f_frsize);
+    match kiosk_service::free_bytes(data_dir) {
+        Ok(free) => {
             let gib = free as f64 / f64::from(1u32 << 30);
             Row {
                 what,
@@ -55,8 +50,30 @@ fn disk_row(data_dir: &Path) -> Row {
         Err(e) => Row {
             what,
             ok: false,
-            detail: format!("{}: {e}", at.display()),
+            detail: format!("{}: {e}", data_dir.display()),
         },
+    }
+}
+
+/// Keeps a summary of this check in the store: the sync agent's health report carries it to
+/// central IT (`GET /v1/devices`). Best effort: a store that cannot be opened is already a row.
+fn record(st: &Station, rows: &[Row], failed: usize) {
+    let summary = serde_json::json!({
+        "ok": failed == 0,
+        "failed": failed,
+        "checks": rows.len(),
+        "failing": rows
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| serde_json::json!({"check": r.what, "detail": r.detail}))
+            .collect::<Vec<_>>(),
+        "app_version": env!("CARGO_PKG_VERSION"),
+    });
+    let recorded = kiosk_store::Store::open_with_key_file(&st.database(), &st.key_file)
+        .map_err(|e| e.to_string())
+        .and_then(|mut s| s.record_box_check(&summary).map_err(|e| e.to_string()));
+    if let Err(e) = recorded {
+        tracing::warn!("the check's summary was not kept for the health report: {e}");
     }
 }
 
@@ -308,6 +325,7 @@ pub fn run(station: &Path, camera_index: Option<u32>, json: bool) -> anyhow::Res
         detail: cam.map_or_else(|e| e, |f| format!("{}×{} frames", f.width(), f.height())),
     });
     let failed = rows.iter().filter(|r| !r.ok).count();
+    record(&st, &rows, failed);
     if json {
         let checks: Vec<_> = rows
             .iter()
