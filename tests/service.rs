@@ -270,3 +270,37 @@ fn the_agents_health_report_carries_the_boxs_last_check_and_free_disk() {
         "{health}"
     );
 }
+
+#[test]
+fn root_running_a_tool_in_the_kiosk_users_data_folder_is_told_to_use_that_user() {
+    let me = Command::new("id").arg("-u").output().expect("id");
+    if String::from_utf8_lossy(&me.stdout).trim() != "0" {
+        eprintln!("not root: nothing to check");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = station(dir.path());
+    let made = system_tests::kiosk(&["results", "--station", st.to_str().expect("utf8")]);
+    assert!(made.status.success());
+    let data = dir.path().join("data");
+    let owned = Command::new("chown")
+        .args(["-R", "nobody:nogroup"])
+        .arg(&data)
+        .status()
+        .expect("chown");
+    assert!(owned.success());
+    let out = system_tests::kiosk(&["results", "--station", st.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("sudo -u nobody"), "{err}");
+    let files: Vec<_> = std::fs::read_dir(&data)
+        .expect("data")
+        .map(|e| e.expect("entry").metadata().expect("meta"))
+        .collect();
+    assert!(
+        files
+            .iter()
+            .all(|m| std::os::unix::fs::MetadataExt::uid(m) != 0),
+        "nothing of root's left in the folder"
+    );
+}

@@ -35,7 +35,10 @@ fn main() -> ExitCode {
             // `<3>`: an error in the journal (`journalctl -p err`), not the stream's default.
             let priority = if logging.journald { "<3>" } else { "" };
             eprintln!("{priority}error: {e:#}");
-            if e.downcast_ref::<UsageError>().is_some() {
+            let not_owner = e
+                .downcast_ref::<kiosk_store::StoreError>()
+                .is_some_and(|s| matches!(s, kiosk_store::StoreError::NotOwner { .. }));
+            if e.downcast_ref::<UsageError>().is_some() || not_owner {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)

@@ -69,6 +69,19 @@ pub enum StoreError {
         detail: String,
     },
     /// The file cannot be opened or created.
+    /// Root asked to open a data folder the kiosk's user owns.
+    #[error(
+        "the data folder {} belongs to {owner}, the user the kiosk's services run as; as root \
+         this command would leave files {owner} cannot open, and the kiosk would stop. Run it as \
+         that user: sudo -u {owner} …",
+        dir.display()
+    )]
+    NotOwner {
+        /// The data folder.
+        dir: PathBuf,
+        /// Its owner's name (or uid).
+        owner: String,
+    },
     #[error("cannot open the database {path}: {detail}")]
     Open {
         /// The file.
@@ -178,6 +191,7 @@ impl Store {
             detail,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            refuse_root_in_anothers_folder(dir)?;
             key::private_dir(dir)
                 .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
@@ -352,4 +366,37 @@ impl Store {
         }
         Ok(problems)
     }
+}
+
+/// Root opening a data folder another user owns would leave root-owned files behind (`-wal`,
+/// `-shm`, sealed audio, a new database) that the kiosk's user can no longer open: refused.
+fn refuse_root_in_anothers_folder(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt as _;
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    if meta.uid() == 0 {
+        return Ok(());
+    }
+    Err(StoreError::NotOwner {
+        dir: dir.to_path_buf(),
+        owner: user_name(meta.uid()),
+    })
+}
+
+/// The login name of `uid` from `/etc/passwd`, or the number.
+fn user_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+            })
+        })
+        .unwrap_or_else(|| uid.to_string())
 }

@@ -106,6 +106,46 @@ fn the_wrong_key_or_no_key_is_refused_and_says_what_to_do() {
     assert_eq!(store.outbox_backlog().expect("backlog").pending, 1);
 }
 
+#[test]
+fn root_is_refused_in_the_kiosk_users_folder_and_leaves_nothing_there() {
+    let me = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("id");
+    if String::from_utf8_lossy(&me.stdout).trim() != "0" {
+        eprintln!("not root: nothing to check (root is what this guards against)");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let db = data.join("kiosk.sqlite3");
+    let key_file = tmp.path().join("store.key");
+    let mut store = Store::open_with_key_file(&db, &key_file).expect("opens");
+    save(&mut store, GOOD);
+    drop(store);
+    // The kiosk's services run as their own user: the folder is theirs (nobody stands in here).
+    for entry in std::fs::read_dir(&data).expect("data") {
+        std::os::unix::fs::chown(entry.expect("entry").path(), Some(65534), Some(65534))
+            .expect("chown");
+    }
+    std::os::unix::fs::chown(&data, Some(65534), Some(65534)).expect("chown");
+    let before: Vec<_> = std::fs::read_dir(&data)
+        .expect("data")
+        .map(|e| e.expect("e").file_name())
+        .collect();
+    let err = Store::open_with_key_file(&db, &key_file).expect_err("root refused");
+    assert!(matches!(err, StoreError::NotOwner { .. }), "{err:?}");
+    assert!(err.to_string().contains("sudo -u nobody"), "{err}");
+    let after: Vec<_> = std::fs::read_dir(&data)
+        .expect("data")
+        .map(|e| e.expect("e").file_name())
+        .collect();
+    assert_eq!(before, after, "no root-owned file left behind");
+    // Its owner opens it as before.
+    std::os::unix::fs::chown(&data, Some(0), Some(0)).expect("chown back");
+    Store::open_with_key_file(&db, &key_file).expect("root's own folder opens");
+}
+
 /// A database as the kiosk wrote it before encryption at rest: plaintext SQLite, with plaintext
 /// WAV files beside it.
 fn plaintext_kiosk(dir: &std::path::Path) -> (std::path::PathBuf, Vec<String>) {
