@@ -84,7 +84,7 @@ fn the_app_runs_a_whole_interview_under_cage_and_feeds_the_watchdog() {
         got
     });
 
-    let as_root = is_root();
+    let as_root = system_tests::is_root();
     let mut cmd = if as_root {
         let mut c = Command::new("setpriv");
         c.args([
@@ -166,12 +166,4 @@ fn the_app_runs_a_whole_interview_under_cage_and_feeds_the_watchdog() {
         .expect("detail");
     assert_eq!(d.answers.len(), 3);
     assert_eq!(d.decisions.len(), 1, "the manager decided");
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }

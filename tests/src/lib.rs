@@ -332,3 +332,12 @@ pub fn raw_database(dir: &Path) -> rusqlite::Connection {
     .expect("key");
     c
 }
+
+/// Whether the tests run as root (as CI does): some checks are about what root may do.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
