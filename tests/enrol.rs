@@ -1,7 +1,8 @@
 //! Enrolment end to end, all real: HR issues a one-time token through the API, `kiosk enroll`
 //! makes the key on the box and gets its certificate from `cloud-bridge` (signed with the fleet CA
 //! that also anchors Mosquitto's mTLS listener), then the box syncs over mTLS with it into
-//! PostgreSQL. A reused token, a token for another device and another tenant's claim are refused.
+//! PostgreSQL. A reused token, a token for another device and another tenant's claim are refused;
+//! a retired box's certificate is revoked in the CRL the broker reads, and it is refused.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,7 @@ fn fleet_ca(out: &Path) {
 fn tls_broker(dir: &Path, certs: &Path) -> (Broker, u16) {
     let cloud_port = free_port();
     let tls = format!(
-        "cafile {c}/ca.crt\ncertfile {c}/broker.crt\nkeyfile {c}/broker.key\nrequire_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\nacl_file {}\n",
+        "cafile {c}/ca.crt\ncertfile {c}/broker.crt\nkeyfile {c}/broker.key\ncrlfile {c}/crl.pem\nrequire_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\nacl_file {}\n",
         provisioning().join("mosquitto/kiosk.acl").display(),
         c = certs.display()
     );
@@ -72,15 +73,15 @@ fn text(o: &Output) -> String {
 }
 
 #[test]
-fn a_box_enrols_once_with_its_token_and_then_syncs_over_mtls() {
+fn a_box_enrols_once_with_its_token_syncs_over_mtls_and_is_cut_off_when_retired() {
     let dir = tempfile::tempdir().expect("tmp");
     let pg = Postgres::start(dir.path());
     let certs = dir.path().join("certs");
     fleet_ca(&certs);
-    let (broker, cloud_port) = tls_broker(dir.path(), &certs);
+    let (mut broker, cloud_port) = tls_broker(dir.path(), &certs);
     let receiver = Receiver::start(0, 0);
     let enrolment = format!(
-        "[enrolment]\nca_cert = \"{c}/ca.crt\"\nca_key = \"{c}/ca.key\"\nbroker_host = \"localhost\"\nbroker_port = {}\n",
+        "[enrolment]\nca_cert = \"{c}/ca.crt\"\nca_key = \"{c}/ca.key\"\ncrl_file = \"{c}/crl.pem\"\nbroker_host = \"localhost\"\nbroker_port = {}\n",
         broker.port,
         c = certs.display()
     );
@@ -205,7 +206,7 @@ fn a_box_enrols_once_with_its_token_and_then_syncs_over_mtls() {
     let (_, devices) = b.get("/v1/devices", TOKEN);
     assert!(devices.to_string().contains("kiosk-01"), "{devices}");
     produce(&st, 1);
-    let _agent = start_agent(&st, &box_dir.join("agent.log"));
+    let agent = start_agent(&st, &box_dir.join("agent.log"));
     wait_until(
         "the box's events committed centrally and confirmed",
         LIMIT,
@@ -225,6 +226,46 @@ fn a_box_enrols_once_with_its_token_and_then_syncs_over_mtls() {
             )
         },
     );
+
+    // The box is lost: retired, its certificate revoked in the CRL the broker reads.
+    drop(agent);
+    let out = bridge::cli(&cfg, &["devices", "retire", "--device", "kiosk-01"]);
+    assert!(out.contains("1 enrolled certificate(s) revoked"), "{out}");
+    let serial =
+        pg.psql("SELECT certificate_serial FROM enrolment_tokens WHERE used_at IS NOT NULL");
+    let crl = Command::new("openssl")
+        .args(["crl", "-noout", "-text", "-in"])
+        .arg(certs.join("crl.pem"))
+        .output()
+        .expect("openssl crl");
+    let crl_text = String::from_utf8_lossy(&crl.stdout).to_uppercase();
+    assert!(
+        crl_text.contains(&serial.trim().to_uppercase()),
+        "the CRL lists serial {serial}: {crl_text}"
+    );
+    let verify = Command::new("openssl")
+        .args(["crl", "-noout", "-CAfile"])
+        .arg(certs.join("ca.crt"))
+        .arg("-in")
+        .arg(certs.join("crl.pem"))
+        .output()
+        .expect("openssl crl verify");
+    assert!(text(&verify).contains("verify OK"), "{}", text(&verify));
+    broker.stop();
+    broker.resume();
+    let _again = start_agent(&st, &box_dir.join("agent-2.log"));
+    wait_until("the revoked certificate refused", LIMIT, || {
+        let s = agent_status(&st);
+        (
+            s["connected"] == false
+                && s["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("rejected this device's TLS certificate")),
+            s,
+        )
+    });
+    let (_, devices) = b.get("/v1/devices", TOKEN);
+    assert_eq!(devices[0]["status"], "retired", "{devices}");
     drop(b);
 }
 

@@ -142,6 +142,10 @@ pub struct Enrolment {
     /// The CA the boxes pin for the broker's certificate (default: `ca_cert`).
     #[serde(default)]
     pub broker_ca: Option<PathBuf>,
+    /// Where the CRL of revoked device certificates is written (`cloud-bridge devices retire`,
+    /// `cloud-bridge enrolment crl`): the broker's `crlfile`. None: no CRL is kept.
+    #[serde(default)]
+    pub crl_file: Option<PathBuf>,
     /// The broker as boxes reach it (written into their station).
     pub broker_host: String,
     /// Its TLS port.

@@ -119,6 +119,16 @@ enum DevicesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Retires a device (a lost or replaced box): its events are held from now on, and the
+    /// certificates enrolment issued it are revoked in `[enrolment] crl_file` (then reload or
+    /// restart the broker, which reads the CRL at start).
+    Retire {
+        /// Device id.
+        #[arg(long)]
+        device: String,
+    },
+    /// Rewrites `[enrolment] crl_file` (valid a year: run it before then, e.g. monthly).
+    Crl,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -136,6 +146,33 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(command(cli.command, config))
+}
+
+/// Writes the CRL of revoked enrolment certificates to `[enrolment] crl_file`, if configured.
+async fn write_crl(config: &CloudConfig, store: &Store) -> anyhow::Result<()> {
+    let Some(e) = &config.enrolment else {
+        println!("no [enrolment]: no CRL to write");
+        return Ok(());
+    };
+    let Some(path) = &e.crl_file else {
+        println!(
+            "no [enrolment] crl_file: the broker accepts revoked certificates until they expire"
+        );
+        return Ok(());
+    };
+    let revoked = store.revoked_certificates().await?;
+    let pem = api::Signer::load(e)
+        .and_then(|s| s.crl(&revoked))
+        .map_err(anyhow::Error::msg)?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, pem).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {} ({} revoked): reload the broker to apply it",
+        path.display(),
+        revoked.len()
+    );
+    Ok(())
 }
 
 async fn command(command: Command, config: CloudConfig) -> anyhow::Result<()> {
@@ -174,6 +211,14 @@ async fn command(command: Command, config: CloudConfig) -> anyhow::Result<()> {
                         .await?;
                     println!("registered {device} in {tenant}/{s}");
                 }
+                DevicesCommand::Retire { device } => {
+                    let Some(revoked) = store.retire_device(&device).await? else {
+                        anyhow::bail!("no device `{device}` (cloud-bridge devices list)");
+                    };
+                    println!("retired {device}: {revoked} enrolled certificate(s) revoked");
+                    write_crl(&config, &store).await?;
+                }
+                DevicesCommand::Crl => write_crl(&config, &store).await?,
                 DevicesCommand::List { json } => {
                     let rows = store.devices(None).await?;
                     if json {

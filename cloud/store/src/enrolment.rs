@@ -164,4 +164,42 @@ impl Store {
         tx.commit().await?;
         Ok(device)
     }
+
+    /// Retires a device: its events are held from now on and every certificate enrolment issued
+    /// it is revoked (for the CRL). None if no such device.
+    pub async fn retire_device(&self, device_id: &str) -> Result<Option<u64>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let found = tx
+            .run(
+                "UPDATE devices SET status = 'retired' WHERE device_id = $1",
+                &[&device_id],
+            )
+            .await?;
+        if found == 0 {
+            return Ok(None);
+        }
+        let revoked = tx
+            .run(
+                "UPDATE enrolment_tokens SET revoked_at = now()
+                 WHERE device_id = $1 AND used_at IS NOT NULL AND revoked_at IS NULL",
+                &[&device_id],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Some(revoked))
+    }
+
+    /// Every revoked enrolment certificate: (serial in hex, when), oldest first.
+    pub async fn revoked_certificates(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .rows(
+"SELECT certificate_serial, revoked_at FROM enrolment_tokens
+                 WHERE revoked_at IS NOT NULL AND certificate_serial IS NOT NULL ORDER BY revoked_at",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
 }

@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 use crate::StoreError;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i32 = 6;
+pub const SCHEMA_VERSION: i32 = 7;
 
 const LOCK_KEY: i64 = 0x6b696f736b; // "kiosk"
 
@@ -260,6 +260,10 @@ CREATE TABLE enrolment_tokens (
     certificate_serial text
 );
 CREATE INDEX enrolment_tokens_device ON enrolment_tokens (device_id);
+"#,
+    r#"
+-- A retired device's enrolled certificates are revoked: the fleet CA's CRL lists them.
+ALTER TABLE enrolment_tokens ADD COLUMN revoked_at timestamptz;
 "#,
 ];
 

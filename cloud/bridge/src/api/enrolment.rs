@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{Datelike as _, Utc};
 use cloud_store::{EnrolRefused, Enrolled};
 use rcgen::{
-    CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+    CertificateParams, CertificateRevocationListParams, CertificateSigningRequestParams,
+    DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair,
+    KeyUsagePurpose, RevocationReason, RevokedCertParams, SerialNumber,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -82,6 +83,45 @@ impl Signer {
         p.use_authority_key_identifier_extension = true;
         csr.params = p;
         Ok(csr.signed_by(&self.issuer)?.pem())
+    }
+}
+
+impl Signer {
+    /// The CRL (PEM) listing these revoked serials (hex), valid for a year: the broker refuses
+    /// an expired CRL, so it is rewritten at every retirement and by `enrolment crl`.
+    pub fn crl(&self, revoked: &[(String, chrono::DateTime<Utc>)]) -> Result<String, String> {
+        let day =
+            |d: chrono::NaiveDate| rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8);
+        let today = Utc::now().date_naive();
+        let revoked_certs = revoked
+            .iter()
+            .map(|(serial, at)| {
+                let bytes = (0..serial.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(serial.get(i..i + 2).unwrap_or("zz"), 16))
+                    .collect::<Result<Vec<u8>, _>>()
+                    .map_err(|_| format!("stored serial `{serial}` is not hex"))?;
+                Ok(RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(&bytes),
+                    revocation_time: day(at.date_naive()),
+                    reason_code: Some(RevocationReason::CessationOfOperation),
+                    invalidity_date: None,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let params = CertificateRevocationListParams {
+            this_update: day(today - chrono::Days::new(1)),
+            next_update: day(today + chrono::Days::new(365)),
+            // Increases with every CRL written.
+            crl_number: SerialNumber::from(Utc::now().timestamp().unsigned_abs()),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        params
+            .signed_by(&self.issuer)
+            .and_then(|c| c.pem())
+            .map_err(|e| format!("signing the CRL: {e}"))
     }
 }
 
