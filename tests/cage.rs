@@ -9,11 +9,11 @@
 //! devices, group-based device access; `systemd-analyze verify` checks those lines' syntax.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use system_tests::notify::{NotifySocket, watchdog};
 use system_tests::{alsa_file_conf, binary, repo_models, speak, station_with_models};
 
 fn open_to_all(p: &Path, mode: u32) {
@@ -64,25 +64,7 @@ fn the_app_runs_a_whole_interview_under_cage_and_feeds_the_watchdog() {
         open_to_all(&entry.expect("entry").path(), 0o644);
     }
 
-    let notify_path = dir.path().join("notify.sock");
-    let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
-    open_to_all(&notify_path, 0o777);
-    let listener = std::thread::spawn(move || {
-        let mut got: Vec<(Instant, String)> = Vec::new();
-        let mut buf = [0u8; 1024];
-        notify
-            .set_read_timeout(Some(Duration::from_secs(120)))
-            .expect("timeout");
-        while let Ok(n) = notify.recv(&mut buf) {
-            let m = String::from_utf8_lossy(&buf[..n]).trim_end().to_owned();
-            let end = m == "END";
-            got.push((Instant::now(), m));
-            if end {
-                break;
-            }
-        }
-        got
-    });
+    let notify = NotifySocket::bind(&dir.path().join("notify.sock"), true);
 
     let as_root = system_tests::is_root();
     let mut cmd = if as_root {
@@ -117,37 +99,26 @@ fn the_app_runs_a_whole_interview_under_cage_and_feeds_the_watchdog() {
         .env("WLR_RENDERER", "pixman")
         .env("WLR_LIBINPUT_NO_DEVICES", "1")
         .env("ALSA_CONFIG_PATH", &conf)
-        .env("NOTIFY_SOCKET", &notify_path)
+        .env("NOTIFY_SOCKET", notify.path())
         .env("WATCHDOG_USEC", "4000000")
         // Under systemd this is cage's pid: the app would take the watchdog as not its own.
         .env("WATCHDOG_PID", "1")
         .output()
         .expect("cage (apt-get install cage xwayland)");
-    UnixDatagram::unbound()
-        .and_then(|s| s.send_to(b"END", &notify_path))
-        .expect("end the listener");
-    let notes = listener.join().expect("listener");
+    let notes = notify.finish();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
         stderr.contains("kiosk app ready"),
         "the app came up under cage:\n{stderr}"
     );
+    let dog = watchdog(&notes);
+    assert!(dog.ready, "READY=1: {notes:?}\n{stderr}");
+    assert!(dog.pings >= 10, "{} WATCHDOG=1:\n{stderr}", dog.pings);
     assert!(
-        notes.iter().any(|(_, m)| m.contains("READY=1")),
-        "READY=1: {notes:?}\n{stderr}"
+        dog.longest_gap < Duration::from_secs(4),
+        "longest watchdog gap {:?}",
+        dog.longest_gap
     );
-    let dogs: Vec<Instant> = notes
-        .iter()
-        .filter(|(_, m)| m == "WATCHDOG=1")
-        .map(|(t, _)| *t)
-        .collect();
-    assert!(dogs.len() >= 10, "{} WATCHDOG=1:\n{stderr}", dogs.len());
-    let gap = dogs
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .max()
-        .unwrap_or_default();
-    assert!(gap < Duration::from_secs(4), "longest watchdog gap {gap:?}");
     // The interview went through the app and into the store (the folder is given back to root
     // first: the store refuses root in a folder another user owns).
     if as_root {

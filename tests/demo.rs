@@ -4,10 +4,10 @@
 //! answers go speaker → PulseAudio → ALSA → cpal → VAD → Whisper, and the manager's replay of an
 //! answer opens a real output stream.
 
-use std::os::unix::net::UnixDatagram;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use system_tests::notify::{NotifySocket, watchdog};
 use system_tests::{PulseLoopback, binary, repo_models, speak, station_with_models};
 
 #[test]
@@ -38,24 +38,7 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
     let pulse = PulseLoopback::start(dir.path());
     // systemd's side, as kiosk.service runs it: readiness and a 4 s watchdog on our socket (the
     // unit has 30 s; 4 s leaves room for a loaded CI machine, and still catches a blocked loop).
-    let notify_path = dir.path().join("notify.sock");
-    let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
-    let heard = std::thread::spawn(move || {
-        let mut got: Vec<(Instant, String)> = Vec::new();
-        let mut buf = [0u8; 1024];
-        notify
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .expect("timeout");
-        while let Ok(n) = notify.recv(&mut buf) {
-            let m = String::from_utf8_lossy(&buf[..n]).trim_end().to_owned();
-            let end = m == "END";
-            got.push((Instant::now(), m));
-            if end {
-                break;
-            }
-        }
-        got
-    });
+    let notify = NotifySocket::bind(&dir.path().join("notify.sock"), false);
     let run = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1280x800x24"])
         .arg(binary("kiosk"))
@@ -71,15 +54,12 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
         .envs(pulse.env())
         // The station's default level (info), as on a box: what the journal would hold.
         .env_remove("RUST_LOG")
-        .env("NOTIFY_SOCKET", &notify_path)
+        .env("NOTIFY_SOCKET", notify.path())
         .env("WATCHDOG_USEC", "4000000")
         .output()
         .expect("xvfb-run (apt-get install xvfb xauth)");
     drop(pulse);
-    UnixDatagram::unbound()
-        .and_then(|s| s.send_to(b"END", &notify_path))
-        .expect("end the listener");
-    let notes = heard.join().expect("listener");
+    let notes = notify.finish();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "kiosk run --demo failed:\n{stderr}");
     assert!(
@@ -106,31 +86,18 @@ fn the_demo_interview_is_spoken_heard_stored_and_replayed() {
     }
     // Ready once on screen, then the watchdog fed all through the interview (WATCHDOG_USEC = 4 s:
     // never a gap of 4 s, so systemd would never have killed it).
-    let ready = notes.iter().position(|(_, m)| m.contains("READY=1"));
-    assert!(ready.is_some(), "READY=1: {notes:?}");
-    let dogs: Vec<Instant> = notes
-        .iter()
-        .filter(|(_, m)| m == "WATCHDOG=1")
-        .map(|(t, _)| *t)
-        .collect();
-    assert!(
-        dogs.len() >= 10,
-        "{} WATCHDOG=1 in the whole run",
-        dogs.len()
-    );
-    let (gap, at) = dogs
-        .windows(2)
-        .map(|w| (w[1] - w[0], w[0]))
-        .max()
-        .expect("pings");
-    let since_ready = at - notes[ready.unwrap_or(0)].0;
+    let dog = watchdog(&notes);
+    assert!(dog.ready, "READY=1: {notes:?}");
+    assert!(dog.pings >= 10, "{} WATCHDOG=1 in the whole run", dog.pings);
     eprintln!(
-        "{} watchdog pings; longest gap {gap:?}, {since_ready:?} after READY=1",
-        dogs.len()
+        "{} watchdog pings; longest gap {:?}, {:?} after READY=1",
+        dog.pings, dog.longest_gap, dog.gap_after_ready
     );
     assert!(
-        gap < Duration::from_secs(4),
-        "longest gap between watchdog pings: {gap:?}, {since_ready:?} after READY=1:\n{stderr}"
+        dog.longest_gap < Duration::from_secs(4),
+        "longest gap between watchdog pings: {:?}, {:?} after READY=1:\n{stderr}",
+        dog.longest_gap,
+        dog.gap_after_ready
     );
     assert!(
         stderr.matches("question prompt playing").count() >= 3

@@ -11,44 +11,14 @@ use std::time::Duration;
 
 use serde_json::json;
 use system_tests::bridge::{self, Bridge, OTHER_TOKEN, Receiver, TOKEN};
-use system_tests::broker::{Broker, free_port};
+use system_tests::broker::Broker;
 use system_tests::postgres::Postgres;
 use system_tests::{
-    FAST_SYNC, agent_status, binary, configure_broker, produce, start_agent, station, wait_until,
+    FAST_SYNC, agent_status, binary, configure_broker, make_certs, produce, start_agent, station,
+    wait_until,
 };
 
 const LIMIT: Duration = Duration::from_secs(90);
-
-fn provisioning() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../provisioning")
-}
-
-/// The fleet CA and the broker's certificate (make-certs.sh also makes one device's, unused).
-fn fleet_ca(out: &Path) {
-    let status = Command::new(provisioning().join("certs/make-certs.sh"))
-        .arg(out)
-        .arg("localhost")
-        .arg("acme-retail/sh-pudong-001/unused")
-        .status()
-        .expect("make-certs.sh runs");
-    assert!(status.success());
-}
-
-/// The shipped ACL and identity settings on a TLS listener, and a plain loopback one for the bridge.
-fn tls_broker(dir: &Path, certs: &Path) -> (Broker, u16) {
-    let cloud_port = free_port();
-    let tls = format!(
-        "cafile {c}/ca.crt\ncertfile {c}/broker.crt\nkeyfile {c}/broker.key\ncrlfile {c}/crl.pem\nrequire_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\nacl_file {}\n",
-        provisioning().join("mosquitto/kiosk.acl").display(),
-        c = certs.display()
-    );
-    let broker = Broker::start_with_listener(
-        dir,
-        &tls,
-        &format!("listener {cloud_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
-    );
-    (broker, cloud_port)
-}
 
 fn enroll(st: &Path, api: u16, token: &str) -> Output {
     Command::new(binary("kiosk"))
@@ -77,8 +47,9 @@ fn a_box_enrols_once_with_its_token_syncs_over_mtls_and_is_cut_off_when_retired(
     let dir = tempfile::tempdir().expect("tmp");
     let pg = Postgres::start(dir.path());
     let certs = dir.path().join("certs");
-    fleet_ca(&certs);
-    let (mut broker, cloud_port) = tls_broker(dir.path(), &certs);
+    // The fleet CA and the broker's certificate (one device's too, unused: the box enrols).
+    make_certs(&certs, &["acme-retail/sh-pudong-001/unused"]);
+    let (mut broker, cloud_port) = Broker::start_tls(dir.path(), &certs);
     let receiver = Receiver::start(0, 0);
     let enrolment = format!(
         "[enrolment]\nca_cert = \"{c}/ca.crt\"\nca_key = \"{c}/ca.key\"\ncrl_file = \"{c}/crl.pem\"\nbroker_host = \"localhost\"\nbroker_port = {}\n",

@@ -3,33 +3,13 @@
 //! exit codes the units rely on, and journald-friendly logs at the station's level.
 
 use std::os::unix::fs::MetadataExt as _;
-use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use system_tests::broker::free_port;
+use system_tests::notify::NotifySocket;
 use system_tests::{binary, configure_broker, station};
-
-/// The messages a process sent to the socket within `within`, until `until` matches one.
-fn collect(sock: &UnixDatagram, within: Duration, until: impl Fn(&str) -> bool) -> Vec<String> {
-    let deadline = Instant::now() + within;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline {
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("timeout");
-        if let Ok(n) = sock.recv(&mut buf) {
-            let m = String::from_utf8_lossy(&buf[..n]).trim_end().to_owned();
-            let done = until(&m);
-            got.push(m);
-            if done {
-                break;
-            }
-        }
-    }
-    got
-}
 
 fn agent(station: &Path, notify: Option<&Path>, log: &Path) -> Child {
     let mut c = Command::new(binary("sync-agent"));
@@ -56,12 +36,11 @@ fn the_agent_is_ready_once_its_store_is_open_and_feeds_the_watchdog_while_offlin
     let st = station(dir.path());
     // No broker on this port: the agent keeps trying, and must still feed the watchdog.
     configure_broker(&st, free_port(), system_tests::FAST_SYNC);
-    let sock_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&sock_path).expect("bind");
+    let sock = NotifySocket::bind(&dir.path().join("notify.sock"), false);
     let log = dir.path().join("agent.log");
-    let mut child = agent(&st, Some(&sock_path), &log);
+    let mut child = agent(&st, Some(sock.path()), &log);
 
-    let got = collect(&sock, Duration::from_secs(20), |m| m.contains("READY=1"));
+    let got = sock.collect(Duration::from_secs(20), |m| m.contains("READY=1"));
     let ready = got.iter().find(|m| m.contains("READY=1"));
     assert!(ready.is_some(), "READY=1 within 20 s: {got:?}");
     assert!(
@@ -74,7 +53,7 @@ fn the_agent_is_ready_once_its_store_is_open_and_feeds_the_watchdog_while_offlin
     );
     // WATCHDOG_USEC = 1 s: fed every half second, also while it cannot connect.
     let t0 = Instant::now();
-    let next = collect(&sock, Duration::from_secs(3), |_| false);
+    let next = sock.collect(Duration::from_secs(3), |_| false);
     let dogs = next.iter().filter(|m| *m == "WATCHDOG=1").count();
     assert!(
         dogs >= 4,
@@ -92,7 +71,7 @@ fn the_agent_is_ready_once_its_store_is_open_and_feeds_the_watchdog_while_offlin
     );
     let status = term(&mut child);
     assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
-    let rest = collect(&sock, Duration::from_millis(500), |_| false);
+    let rest = sock.collect(Duration::from_millis(500), |_| false);
     assert!(
         rest.iter().any(|m| m.contains("STOPPING=1")),
         "STOPPING=1 on SIGTERM: {rest:?}"
@@ -104,10 +83,9 @@ fn a_second_agent_on_the_same_station_exits_with_who_holds_it() {
     let dir = tempfile::tempdir().expect("tmp");
     let st = station(dir.path());
     configure_broker(&st, free_port(), system_tests::FAST_SYNC);
-    let sock_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&sock_path).expect("bind");
-    let mut first = agent(&st, Some(&sock_path), &dir.path().join("first.log"));
-    let got = collect(&sock, Duration::from_secs(20), |m| m.contains("READY=1"));
+    let sock = NotifySocket::bind(&dir.path().join("notify.sock"), false);
+    let mut first = agent(&st, Some(sock.path()), &dir.path().join("first.log"));
+    let got = sock.collect(Duration::from_secs(20), |m| m.contains("READY=1"));
     assert!(got.iter().any(|m| m.contains("READY=1")), "{got:?}");
 
     let second = Command::new(binary("sync-agent"))

@@ -10,27 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use system_tests::broker::{Broker, free_port};
+use system_tests::broker::Broker;
 use system_tests::cloud::Cloud;
 use system_tests::{
-    FAST_SYNC, agent_status, configure_broker, produce, start_agent, station, wait_until,
+    FAST_SYNC, agent_status, configure_broker, make_certs, produce, provisioning, start_agent,
+    station, wait_until,
 };
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn provisioning() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../provisioning")
-}
-
-fn make_certs(out: &Path, devices: &[&str]) {
-    let status = Command::new(provisioning().join("certs/make-certs.sh"))
-        .arg(out)
-        .arg("localhost")
-        .args(devices)
-        .status()
-        .expect("make-certs.sh runs");
-    assert!(status.success());
-}
 
 /// This station's device path, as its certificate names it.
 const THIS: &str = "acme-retail/sh-pudong-001/kiosk-01";
@@ -42,24 +29,6 @@ fn cert(certs: &Path, path: &str) -> (PathBuf, PathBuf) {
         certs.join(format!("{name}.crt")),
         certs.join(format!("{name}.key")),
     )
-}
-
-/// A broker with the shipped ACL and identity settings on a TLS listener, plus a plain loopback
-/// listener for the test's cloud.
-fn tls_broker(dir: &Path, certs: &Path) -> (Broker, u16) {
-    let cloud_port = free_port();
-    let acl = provisioning().join("mosquitto/kiosk.acl");
-    let tls = format!(
-        "cafile {c}/ca.crt\ncertfile {c}/broker.crt\nkeyfile {c}/broker.key\ncrlfile {c}/crl.pem\nrequire_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\nacl_file {}\n",
-        acl.display(),
-        c = certs.display()
-    );
-    let broker = Broker::start_with_listener(
-        dir,
-        &tls,
-        &format!("listener {cloud_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
-    );
-    (broker, cloud_port)
 }
 
 fn with_tls(station: &Path, port: u16, ca: &Path, (cert, key): (PathBuf, PathBuf)) {
@@ -107,7 +76,7 @@ fn only_the_right_certificates_get_through() {
     let rogue = dir.path().join("rogue");
     make_certs(&good, &[THIS, "acme-retail/sh-pudong-001/kiosk-02"]);
     make_certs(&rogue, &[THIS]);
-    let (broker, cloud_port) = tls_broker(dir.path(), &good);
+    let (broker, cloud_port) = Broker::start_tls(dir.path(), &good);
     let cloud = Cloud::start(cloud_port);
 
     // The right CA and this device's certificate: delivered.
@@ -255,7 +224,7 @@ fn a_certificate_reaches_only_its_own_tenant_store_and_session() {
     let neighbour = "acme-retail/sh-pudong-001/kiosk-02";
     make_certs(&certs, &[THIS, other_tenant, other_store, neighbour]);
     let ca = certs.join("ca.crt");
-    let (broker, cloud_port) = tls_broker(dir.path(), &certs);
+    let (broker, cloud_port) = Broker::start_tls(dir.path(), &certs);
     let cloud = Cloud::start(cloud_port);
 
     // This device, with its own certificate, delivers.
@@ -390,7 +359,7 @@ fn expired_revoked_and_misnamed_certificates_are_refused() {
             "expired.crt",
         ],
     );
-    let (broker, cloud_port) = tls_broker(dir.path(), &certs);
+    let (broker, cloud_port) = Broker::start_tls(dir.path(), &certs);
     let cloud = Cloud::start(cloud_port);
     let ca = certs.join("ca.crt");
 
@@ -458,7 +427,7 @@ fn expired_revoked_and_misnamed_certificates_are_refused() {
             "broker.crt",
         ],
     );
-    let (misnamed, _) = tls_broker(&wrong, &wrong);
+    let (misnamed, _) = Broker::start_tls(&wrong, &wrong);
     let d = dir.path().join("misnamed");
     let st = station(&d);
     with_tls(&st, misnamed.port, &ca, cert(&certs, THIS));

@@ -49,6 +49,25 @@ impl Broker {
         b
     }
 
+    /// A broker as production runs it for devices: a TLS listener with the certificates of
+    /// `certs` (make-certs.sh's: CA, broker certificate, CRL), client certificates required, the
+    /// certificate's CN as username and client id, and the shipped ACL; plus a plain loopback
+    /// listener for the test's cloud side, whose port is returned beside it.
+    pub fn start_tls(dir: &Path, certs: &Path) -> (Self, u16) {
+        let cloud_port = free_port();
+        let tls = format!(
+            "cafile {c}/ca.crt\ncertfile {c}/broker.crt\nkeyfile {c}/broker.key\ncrlfile {c}/crl.pem\nrequire_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\nacl_file {}\n",
+            crate::provisioning().join("mosquitto/kiosk.acl").display(),
+            c = certs.display()
+        );
+        let broker = Self::start_with_listener(
+            dir,
+            &tls,
+            &format!("listener {cloud_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        );
+        (broker, cloud_port)
+    }
+
     /// Starts the broker again with the same configuration and port.
     pub fn resume(&mut self) {
         assert!(self.child.is_none(), "broker already running");

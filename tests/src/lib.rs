@@ -3,12 +3,30 @@
 pub mod bridge;
 pub mod broker;
 pub mod cloud;
+pub mod notify;
 pub mod postgres;
 pub mod sample;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+/// `provisioning` in this checkout.
+pub fn provisioning() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../provisioning")
+}
+
+/// Runs `provisioning/certs/make-certs.sh OUT localhost DEVICE…`: a CA, the broker's certificate
+/// (for localhost), a CRL, and one certificate per device path.
+pub fn make_certs(out: &Path, devices: &[&str]) {
+    let status = Command::new(provisioning().join("certs/make-certs.sh"))
+        .arg(out)
+        .arg("localhost")
+        .args(devices)
+        .status()
+        .expect("make-certs.sh runs");
+    assert!(status.success());
+}
 
 /// `provisioning/examples` in this checkout.
 pub fn examples() -> PathBuf {
