@@ -75,7 +75,7 @@ pub fn run(station_file: &Path, url: &str, token: &str, ca: Option<&Path>) -> an
     let key_file = tls.join("device.key");
     let cert_file = tls.join("device.crt");
     let ca_file = tls.join("ca.crt");
-    write_private(&key_file, key.serialize_pem().as_bytes())?;
+    write_file(&key_file, key.serialize_pem().as_bytes(), 0o600)?;
     write_file(&cert_file, got.certificate.as_bytes(), 0o644)?;
     write_file(&ca_file, got.ca.as_bytes(), 0o644)?;
     let dropins = Station::dropin_dir(station_file);
@@ -177,10 +177,6 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     f.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_file(path, bytes, 0o600)
 }
 
 /// Run as root at provisioning, the key would be root's; the sync agent runs as the user who
