@@ -191,8 +191,48 @@ advisories() {
     rm -f "$meta"
 }
 
+# The cached target dir keeps every test binary cargo ever linked (the app's are 1.4 GB each) and
+# filled the disk once: before building, all but the two newest of each binary go, and the
+# incremental caches too when less than 20 GB would be left. Too little room fails here, saying so.
+prune_target() {
+    local dir="${CARGO_TARGET_DIR:-$root/target}"
+    [ -d "$dir" ] || return 0
+    python3 - "$dir" <<'PY'
+import os, re, sys
+from collections import defaultdict
+freed = 0
+for profile in ("debug", "release"):
+    deps = os.path.join(sys.argv[1], profile, "deps")
+    if not os.path.isdir(deps):
+        continue
+    bins = defaultdict(list)
+    for f in os.listdir(deps):
+        m = re.fullmatch(r"(.+)-[0-9a-f]{16}", f)
+        p = os.path.join(deps, f)
+        if m and os.path.isfile(p) and os.access(p, os.X_OK):
+            bins[m.group(1)].append((os.path.getmtime(p), p))
+    for old in bins.values():
+        for _, p in sorted(old, reverse=True)[2:]:
+            for q in (p, p + ".d", p + ".dwp"):
+                if os.path.exists(q):
+                    freed += os.path.getsize(q)
+                    os.remove(q)
+if freed:
+    print(f"target dir: removed {freed / 1e9:.1f} GB of superseded test binaries", file=sys.stderr)
+PY
+    local free
+    free=$(df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')
+    if [ "$free" -lt 20 ]; then
+        say "only ${free} GB free: removing cargo's incremental caches in $dir"
+        rm -rf "$dir"/*/incremental
+        free=$(df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')
+    fi
+    [ "$free" -ge 10 ] || die "only ${free} GB free on $(df -P "$dir" | awk 'NR == 2 {print $6}'): a build of the workspace needs about 10 GB (delete $dir to start afresh)"
+}
+
 test_all() {
     setup
+    prune_target
     models
     advisories
     say "format"
