@@ -15,7 +15,9 @@ pub const SESSION_EXPIRY_S: u32 = 7 * 24 * 3600;
 
 /// A file named in `[broker]` could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read {what} {path}: {source} (check [broker] in the station file)")]
+#[error(
+    "cannot read {what} {path}: {source} (check [broker] in the station file; a box not enrolled yet gets these files from `kiosk enroll`)"
+)]
 pub struct TlsFileError {
     what: &'static str,
     path: String,
