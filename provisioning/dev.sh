@@ -282,10 +282,18 @@ bench() {
         --prompt-audio var/demo/prompts
 }
 
+# The Debian packages (provisioning/package.sh, release build) into target/debian, or OUT.
+package() {
+    setup
+    models
+    ./provisioning/package.sh --out "${2:-target/debian}"
+}
+
 case "${1:-}" in
     demo) demo ;;
+    package) package "$@" ;;
     test) test_all ;;
     bench) bench "$@" ;;
     setup) setup ;;
-    *) echo "usage: $0 demo|test|bench|setup" >&2; exit 2 ;;
+    *) echo "usage: $0 demo|test|bench|package [OUT]|setup" >&2; exit 2 ;;
 esac
