@@ -3,6 +3,7 @@
 pub mod bridge;
 pub mod broker;
 pub mod cloud;
+pub mod debroot;
 pub mod notify;
 pub mod postgres;
 pub mod sample;
