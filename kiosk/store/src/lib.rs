@@ -68,7 +68,6 @@ pub enum StoreError {
         /// What SQLite said.
         detail: String,
     },
-    /// The file cannot be opened or created.
     /// Root asked to open a data folder the kiosk's user owns.
     #[error(
         "the data folder {} belongs to {owner}, the user the kiosk's services run as; as root \
@@ -82,6 +81,7 @@ pub enum StoreError {
         /// Its owner's name (or uid).
         owner: String,
     },
+    /// The file cannot be opened or created.
     #[error("cannot open the database {path}: {detail}")]
     Open {
         /// The file.
@@ -183,6 +183,33 @@ impl Store {
     #[doc(hidden)]
     pub fn open_unencrypted_for_benchmark(path: &Path) -> Result<Self, StoreError> {
         Self::open_inner(path, None)
+    }
+
+    /// The schema version of the open database (after `open`, this build's: [`SCHEMA_VERSION`]).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Takes the database at `path` back to the schema the previous release wrote (the newest
+    /// migration undone) and returns that version: only for the package upgrade test, which
+    /// must see a real migration when version N+1 first opens N's data. The product never calls
+    /// it. It opens the file as whoever calls it: run it as the data folder's owner.
+    #[doc(hidden)]
+    pub fn rewind_newest_migration_for_upgrade_test(
+        path: &Path,
+        key: &StoreKey,
+    ) -> Result<i64, StoreError> {
+        let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        conn.execute_batch(&format!(
+            "PRAGMA key = {};",
+            key.sqlcipher_pragma().as_str()
+        ))?;
+        schema::rewind_newest(&mut conn)?.ok_or_else(|| StoreError::Open {
+            path: path.to_path_buf(),
+            detail: format!("not at this build's schema version {SCHEMA_VERSION}"),
+        })
     }
 
     fn open_inner(path: &Path, key: Option<&StoreKey>) -> Result<Self, StoreError> {

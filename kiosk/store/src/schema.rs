@@ -192,6 +192,29 @@ CREATE TABLE box_check (
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The newest migration undone: what makes a database of this build look as the previous
+/// release left it, for the package upgrade test (install N, interviews offline, upgrade: N+1
+/// must migrate them). Adding a migration means replacing this with its undo.
+const NEWEST_UNDONE: (i64, &str) = (6, "DROP TABLE box_check;");
+
+/// Takes a database at [`SCHEMA_VERSION`] back to the schema before the newest migration, in one
+/// transaction, and returns that version; `None` (nothing done) if it is at another version.
+pub fn rewind_newest(conn: &mut Connection) -> Result<Option<i64>, StoreError> {
+    assert_eq!(
+        NEWEST_UNDONE.0, SCHEMA_VERSION,
+        "NEWEST_UNDONE must undo the newest migration"
+    );
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = user_version(&tx)?;
+    if found != SCHEMA_VERSION {
+        return Ok(None);
+    }
+    tx.execute_batch(NEWEST_UNDONE.1)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION - 1)?;
+    tx.commit()?;
+    Ok(Some(SCHEMA_VERSION - 1))
+}
+
 fn user_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
@@ -221,4 +244,39 @@ fn check_not_newer(conn: &Connection) -> Result<(), StoreError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(conn: &Connection) -> Vec<String> {
+        let mut st = conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .expect("prepare");
+        st.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[test]
+    fn rewinding_the_newest_migration_gives_back_a_database_it_migrates_again() {
+        let mut c = Connection::open_in_memory().expect("db");
+        migrate(&mut c).expect("migrate");
+        let full = schema(&c);
+        assert_eq!(
+            rewind_newest(&mut c).expect("rewind"),
+            Some(SCHEMA_VERSION - 1)
+        );
+        assert_eq!(
+            rewind_newest(&mut c).expect("again"),
+            None,
+            "only from the newest"
+        );
+        assert_eq!(user_version(&c).expect("version"), SCHEMA_VERSION - 1);
+        assert_ne!(schema(&c), full, "the newest migration's work is gone");
+        migrate(&mut c).expect("migrate again");
+        assert_eq!(schema(&c), full);
+    }
 }

@@ -185,7 +185,9 @@ fn database_rows(st: &Station) -> Vec<Row> {
     };
     let days = st.config.kiosk.personal_data_days;
     let cutoff = kiosk_store::now() - chrono::Duration::days(i64::from(days));
-    let backlog = store.outbox_backlog();
+    let backlog = store
+        .schema_version()
+        .and_then(|v| Ok((v, store.outbox_backlog()?)));
     let late = store.undelivered_before(cutoff);
     vec![
         config,
@@ -195,9 +197,9 @@ fn database_rows(st: &Station) -> Vec<Row> {
             ok: backlog.is_ok(),
             detail: backlog.map_or_else(
                 |e| e.to_string(),
-                |b| {
+                |(schema, b)| {
                     format!(
-                        "{} opens (WAL, synchronous=FULL); {} event(s) waiting to sync",
+                        "{} opens (schema {schema}, WAL, synchronous=FULL); {} event(s) waiting to sync",
                         st.database().display(),
                         b.pending
                     )
