@@ -1,8 +1,9 @@
 //! The Debian packages on a bare Debian 12 (debootstrap root, chroot): what they install (files,
 //! the kiosk user and its groups, permissions, the store key, units enabled), that
 //! `systemd-analyze verify` passes on every unit and `kiosk check --json` runs inside as the
-//! kiosk user; an upgrade N → N+1 keeps the offline interviews, the store key and the admin's
-//! edits to the conffile, and the agent of N+1 drains the backlog to a TLS broker; removing keeps
+//! kiosk user; an upgrade N → N+1 migrates the offline interviews to the new schema and keeps
+//! them, the store key and the admin's edits to the conffile, and the agent of N+1 drains the
+//! backlog to a TLS broker; removing keeps
 //! the data, a non-interactive purge keeps it too, and a purge answered "yes" (debconf) deletes it.
 //! Not exercised here (no systemd as PID 1, no display device): units started by systemd, tty1,
 //! logind's seat. tests/cage.rs and tests/service.rs run the same command lines outside.
@@ -12,6 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use kiosk_store::{SCHEMA_VERSION, Store, StoreKey};
 use system_tests::broker::Broker;
 use system_tests::cloud::Cloud;
 use system_tests::debroot::DebRoot;
@@ -253,6 +255,20 @@ fn packages_install_upgrade_and_keep_the_data() {
         station.replacen("locale = \"zh-CN\"", "locale = \"en\"", 1),
     )
     .expect("admin edit");
+    // N and N+1 are built from this checkout: N's database is taken back to the schema the
+    // previous release wrote, so that N+1 really migrates the offline interviews.
+    let store_key = StoreKey::load(&root.file("/etc/kiosk/store.key")).expect("store key");
+    let previous = Store::rewind_newest_migration_for_upgrade_test(
+        &root.file("/var/lib/kiosk/kiosk.sqlite3"),
+        &store_key,
+    )
+    .expect("rewind");
+    assert_eq!(previous, SCHEMA_VERSION - 1);
+    // This test ran that as root: anything SQLite left goes back to the kiosk user.
+    for e in std::fs::read_dir(root.file("/var/lib/kiosk")).expect("data") {
+        let p = e.expect("entry").path();
+        std::os::unix::fs::chown(&p, Some(kiosk_uid), Some(kiosk_gid)).expect("chown");
+    }
 
     // Upgrade to N+1.
     let up = root.ok(&[
@@ -276,6 +292,27 @@ fn packages_install_upgrade_and_keep_the_data() {
     );
     assert_eq!(mode(&root, "/var/lib/kiosk"), (0o700, kiosk_uid, kiosk_gid));
     assert_eq!(status(&root)["backlog"], before["backlog"], "nothing lost");
+    // N+1's check (it records its summary in the table the migration brings back).
+    let check = root
+        .as_kiosk(&["kiosk", "check", "--station", STATION, "--json"])
+        .output()
+        .expect("check runs");
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).expect("check json");
+    let database = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|r| r["check"] == "database")
+        .expect("database row")
+        .clone();
+    assert_eq!(database["ok"], true, "{database}");
+    assert!(
+        database["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&format!("schema {SCHEMA_VERSION}"))
+                && d.contains(&format!("{backlog} event(s) waiting"))),
+        "migrated from {previous} with the backlog: {database}"
+    );
 
     // The agent of N+1 sends the backlog: the box's TLS files where `kiosk enroll` puts them.
     let certs = work.path().join("certs");
