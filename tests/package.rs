@@ -185,6 +185,8 @@ fn packages_install_upgrade_and_keep_the_data() {
         "kiosk-purge.timer",
         "sync-agent.service",
         "cloud-bridge.service",
+        "cloud-bridge-crl.service",
+        "cloud-bridge-crl.timer",
     ]);
     assert!(
         verify.status.success() && verify.stderr.is_empty(),
