@@ -174,6 +174,8 @@ impl Bridge {
             .arg(&self.config)
             .arg("run")
             .env("RUST_LOG", "info,cloud_bridge=debug")
+            // As cloud-bridge.service runs it (what cloud-bench measures is what ships).
+            .env("MALLOC_ARENA_MAX", "2")
             .envs(crash_after_commit.then_some(("CLOUD_BRIDGE_TEST_CRASH_AFTER_COMMIT", "1")))
             .stdout(Stdio::null())
             .stderr(log)
