@@ -153,10 +153,7 @@ fn verify(path: &Path, fresh: &Path, key: &StoreKey) -> Result<(), StoreError> {
         .map_err(|e| open_err(path, e.to_string()))?;
     let enc = Connection::open_with_flags(fresh, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| open_err(fresh, e.to_string()))?;
-    enc.execute_batch(&format!(
-        "PRAGMA key = {};",
-        key.sqlcipher_pragma().as_str()
-    ))?;
+    key.unlock(&enc)?;
     let integrity: String = enc.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     let (before, after) = (counts(&plain)?, counts(&enc)?);
     if integrity != "ok" || before != after {

@@ -198,6 +198,16 @@ impl StoreKey {
         Zeroizing::new(format!("\"x'{}'\"", hex.as_str()))
     }
 
+    /// Gives a connection that opens the database file directly this key (`PRAGMA key`), before
+    /// anything reads the file.
+    pub(crate) fn unlock(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        let statement = Zeroizing::new(format!(
+            "PRAGMA key = {};",
+            self.sqlcipher_pragma().as_str()
+        ));
+        conn.execute_batch(&statement)
+    }
+
     fn media_cipher(&self) -> XChaCha20Poly1305 {
         let k = self.subkey(b"kiosk-store media v1");
         XChaCha20Poly1305::new(k.as_slice().into())

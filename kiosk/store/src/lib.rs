@@ -187,9 +187,7 @@ impl Store {
 
     /// The schema version of the open database (after `open`, this build's: [`SCHEMA_VERSION`]).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        schema::user_version(&self.conn)
     }
 
     /// Takes the database at `path` back to the schema the previous release wrote (the newest
@@ -202,10 +200,7 @@ impl Store {
         key: &StoreKey,
     ) -> Result<i64, StoreError> {
         let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        conn.execute_batch(&format!(
-            "PRAGMA key = {};",
-            key.sqlcipher_pragma().as_str()
-        ))?;
+        key.unlock(&conn)?;
         schema::rewind_newest(&mut conn)?.ok_or_else(|| StoreError::Open {
             path: path.to_path_buf(),
             detail: format!("not at this build's schema version {SCHEMA_VERSION}"),
@@ -232,11 +227,7 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
         // The key comes before anything reads the file.
         if let Some(key) = key {
-            conn.execute_batch(&format!(
-                "PRAGMA key = {};",
-                key.sqlcipher_pragma().as_str()
-            ))
-            .map_err(|e| open_err(e.to_string()))?;
+            key.unlock(&conn).map_err(|e| open_err(e.to_string()))?;
         }
         let mut store = Self {
             conn,

@@ -215,7 +215,7 @@ pub fn rewind_newest(conn: &mut Connection) -> Result<Option<i64>, StoreError> {
     Ok(Some(SCHEMA_VERSION - 1))
 }
 
-fn user_version(conn: &Connection) -> Result<i64, StoreError> {
+pub(crate) fn user_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
