@@ -173,9 +173,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // `<3>`: an error in the journal (`journalctl -p err`), not the stream's default.
-            let priority = if logging.journald { "<3>" } else { "" };
-            eprintln!("{priority}error: {e:#}");
+            logging.print_error(format_args!("{e:#}"));
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else if e.downcast_ref::<AlreadyRunning>().is_some() {

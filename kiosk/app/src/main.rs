@@ -32,9 +32,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // `<3>`: an error in the journal (`journalctl -p err`), not the stream's default.
-            let priority = if logging.journald { "<3>" } else { "" };
-            eprintln!("{priority}error: {e:#}");
+            logging.print_error(format_args!("{e:#}"));
             let not_owner = e
                 .downcast_ref::<kiosk_store::StoreError>()
                 .is_some_and(|s| matches!(s, kiosk_store::StoreError::NotOwner { .. }));

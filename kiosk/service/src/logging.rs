@@ -35,6 +35,15 @@ pub struct Logging {
     pub filter: String,
 }
 
+impl Logging {
+    /// Prints a command's final error on stderr; under journald as an error (`<3>`, so
+    /// `journalctl -p err` finds it), not at the stream's default priority.
+    pub fn print_error(&self, message: impl fmt::Display) {
+        let priority = if self.journald { "<3>" } else { "" };
+        eprintln!("{priority}error: {message}");
+    }
+}
+
 /// Sets up the process's logging on stderr. The filter is `RUST_LOG` when set (for debugging),
 /// else the station's `[log] level` (a bare level applies to our crates, libraries stay at
 /// `warn`; a full filter such as `warn,kiosk_ui=debug` is taken as written), else `fallback`.
