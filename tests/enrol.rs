@@ -14,8 +14,8 @@ use system_tests::bridge::{self, Bridge, OTHER_TOKEN, Receiver, TOKEN};
 use system_tests::broker::Broker;
 use system_tests::postgres::Postgres;
 use system_tests::{
-    FAST_SYNC, agent_status, binary, configure_broker, make_certs, produce, start_agent, station,
-    wait_until,
+    FAST_SYNC, agent_status, binary, configure_broker, make_certs, output_text, produce,
+    start_agent, station, wait_until,
 };
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -32,14 +32,6 @@ fn enroll(st: &Path, api: u16, token: &str) -> Output {
         ])
         .output()
         .expect("kiosk enroll runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -97,21 +89,21 @@ fn a_box_enrols_once_with_its_token_syncs_over_mtls_and_is_cut_off_when_retired(
 
     // A token for another device is refused and not spent.
     let wrong = enroll(&st, api, &other_token);
-    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong));
+    assert_eq!(wrong.status.code(), Some(2), "{}", output_text(&wrong));
     assert!(
-        text(&wrong).contains("acme-retail/sh-pudong-001/kiosk-02"),
+        output_text(&wrong).contains("acme-retail/sh-pudong-001/kiosk-02"),
         "{}",
-        text(&wrong)
+        output_text(&wrong)
     );
     assert!(!dropin(&st).exists(), "nothing written on a refusal");
 
     // The right one: enrolled.
     let ok = enroll(&st, api, &token);
-    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(ok.status.success(), "{}", output_text(&ok));
     assert!(
-        text(&ok).contains("enrolled as acme-retail/sh-pudong-001/kiosk-01"),
+        output_text(&ok).contains("enrolled as acme-retail/sh-pudong-001/kiosk-01"),
         "{}",
-        text(&ok)
+        output_text(&ok)
     );
     assert_eq!(
         std::fs::read(&st).expect("station"),
@@ -143,7 +135,7 @@ fn a_box_enrols_once_with_its_token_syncs_over_mtls_and_is_cut_off_when_retired(
         .arg(box_dir.join("tls/device.crt"))
         .output()
         .expect("openssl");
-    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(verify.status.success(), "{}", output_text(&verify));
     // The key stayed on the box: nothing in the database holds it.
     let key_text = std::fs::read_to_string(&key).expect("key");
     let key_body: String = key_text
@@ -157,8 +149,12 @@ fn a_box_enrols_once_with_its_token_syncs_over_mtls_and_is_cut_off_when_retired(
 
     // The same token again: refused, and the box's enrolment is untouched.
     let again = enroll(&st, api, &token);
-    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
-    assert!(text(&again).contains("already used"), "{}", text(&again));
+    assert_eq!(again.status.code(), Some(2), "{}", output_text(&again));
+    assert!(
+        output_text(&again).contains("already used"),
+        "{}",
+        output_text(&again)
+    );
     assert_eq!(
         std::fs::read_to_string(&key).expect("key"),
         key_text,
@@ -221,7 +217,11 @@ fn a_box_enrols_once_with_its_token_syncs_over_mtls_and_is_cut_off_when_retired(
         .arg(certs.join("crl.pem"))
         .output()
         .expect("openssl crl verify");
-    assert!(text(&verify).contains("verify OK"), "{}", text(&verify));
+    assert!(
+        output_text(&verify).contains("verify OK"),
+        "{}",
+        output_text(&verify)
+    );
     broker.stop();
     broker.resume();
     let _again = start_agent(&st, &box_dir.join("agent-2.log"));

@@ -17,7 +17,7 @@ use kiosk_store::{SCHEMA_VERSION, Store, StoreKey};
 use system_tests::broker::Broker;
 use system_tests::cloud::Cloud;
 use system_tests::debroot::DebRoot;
-use system_tests::{binary, examples, make_certs, provisioning, wait_until};
+use system_tests::{binary, examples, make_certs, output_text, provisioning, wait_until};
 
 const THIS: &str = "acme-retail/sh-pudong-001/kiosk-01";
 const STATION: &str = "/etc/kiosk/station.toml";
@@ -41,14 +41,6 @@ fn package(out: &Path, version: &str, only: &str) {
     assert!(status.success(), "package.sh failed");
 }
 
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn installed_version(root: &DebRoot, package: &str) -> String {
     let out = root.run(&["dpkg-query", "-W", "-f=${Status} ${Version}", package]);
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -66,7 +58,7 @@ fn status(root: &DebRoot) -> serde_json::Value {
         .as_kiosk(&["sync-agent", "status", "--json", "--station", STATION])
         .output()
         .expect("status runs");
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     serde_json::from_slice(&out.stdout).expect("status json")
 }
 
@@ -101,7 +93,7 @@ fn packages_install_upgrade_and_keep_the_data() {
         "-c",
         "apt-get install -y -q --no-install-recommends /tmp/n/*.deb",
     ]);
-    eprintln!("{}", text(&out));
+    eprintln!("{}", output_text(&out));
     for p in [
         "interview-kiosk",
         "interview-kiosk-sync",
@@ -147,20 +139,21 @@ fn packages_install_upgrade_and_keep_the_data() {
             "{model}"
         );
     }
-    let conffiles = text(&root.ok(&["dpkg-query", "-W", "-f=${Conffiles}", "interview-kiosk"]));
+    let conffiles =
+        output_text(&root.ok(&["dpkg-query", "-W", "-f=${Conffiles}", "interview-kiosk"]));
     for f in [STATION, "/etc/kiosk/roles/nurse.toml"] {
         assert!(conffiles.contains(f), "{f} is a conffile: {conffiles}");
     }
 
     // The user: no shell, home is the data folder, devices through groups.
-    let passwd = text(&root.ok(&["getent", "passwd", "kiosk"]));
+    let passwd = output_text(&root.ok(&["getent", "passwd", "kiosk"]));
     assert!(
         passwd
             .trim_end()
             .ends_with(":/var/lib/kiosk:/usr/sbin/nologin"),
         "{passwd}"
     );
-    let groups = text(&root.ok(&["id", "-nG", "kiosk"]));
+    let groups = output_text(&root.ok(&["id", "-nG", "kiosk"]));
     for g in ["audio", "video", "render", "input"] {
         assert!(
             groups.split_whitespace().any(|x| x == g),
@@ -191,7 +184,7 @@ fn packages_install_upgrade_and_keep_the_data() {
     assert!(
         verify.status.success() && verify.stderr.is_empty(),
         "systemd-analyze verify: {}",
-        text(&verify)
+        output_text(&verify)
     );
 
     // kiosk check --json as the services run it (the kiosk user; no microphone or camera here).
@@ -200,7 +193,7 @@ fn packages_install_upgrade_and_keep_the_data() {
         .output()
         .expect("check runs");
     let report: serde_json::Value = serde_json::from_slice(&check.stdout)
-        .unwrap_or_else(|e| panic!("kiosk check --json: {e}\n{}", text(&check)));
+        .unwrap_or_else(|e| panic!("kiosk check --json: {e}\n{}", output_text(&check)));
     let rows = report["checks"].as_array().expect("checks");
     for row in rows {
         eprintln!("check: {} {} — {}", row["ok"], row["check"], row["detail"]);
@@ -226,8 +219,12 @@ fn packages_install_upgrade_and_keep_the_data() {
         .as_kiosk(&["sync-agent", "--station", STATION])
         .output()
         .expect("agent runs");
-    assert_eq!(agent.status.code(), Some(2), "{}", text(&agent));
-    assert!(text(&agent).contains("kiosk enroll"), "{}", text(&agent));
+    assert_eq!(agent.status.code(), Some(2), "{}", output_text(&agent));
+    assert!(
+        output_text(&agent).contains("kiosk enroll"),
+        "{}",
+        output_text(&agent)
+    );
 
     // Offline interviews (no broker yet), and the admin's edit to the conffile.
     std::fs::copy(
@@ -247,7 +244,7 @@ fn packages_install_upgrade_and_keep_the_data() {
         ])
         .output()
         .expect("demo runs");
-    assert!(demo.status.success(), "{}", text(&demo));
+    assert!(demo.status.success(), "{}", output_text(&demo));
     let before = status(&root);
     let backlog = before["backlog"].as_i64().expect("backlog");
     assert!(backlog >= 4, "the 4 offline interviews wait: {before}");
@@ -278,7 +275,7 @@ fn packages_install_upgrade_and_keep_the_data() {
         "-c",
         "dpkg -i /tmp/n1/interview-kiosk_*.deb /tmp/n1/interview-kiosk-sync_*.deb",
     ]);
-    eprintln!("{}", text(&up));
+    eprintln!("{}", output_text(&up));
     for p in ["interview-kiosk", "interview-kiosk-sync"] {
         assert_eq!(installed_version(&root, p), "install ok installed 0.1.1-1");
     }
@@ -379,9 +376,9 @@ fn packages_install_upgrade_and_keep_the_data() {
     // Purge without an answer (non-interactive): the enrolment goes, the data stays.
     let purge = root.ok(&["dpkg", "--purge", "interview-kiosk-sync", "interview-kiosk"]);
     assert!(
-        text(&purge).contains("kept the interview data"),
+        output_text(&purge).contains("kept the interview data"),
         "{}",
-        text(&purge)
+        output_text(&purge)
     );
     assert!(root.file("/var/lib/kiosk/kiosk.sqlite3").exists());
     assert!(root.file("/etc/kiosk/store.key").exists());
@@ -407,9 +404,9 @@ fn packages_install_upgrade_and_keep_the_data() {
     ]);
     let purge = root.ok(&["dpkg", "--purge", "interview-kiosk-sync", "interview-kiosk"]);
     assert!(
-        text(&purge).contains("deleted /var/lib/kiosk"),
+        output_text(&purge).contains("deleted /var/lib/kiosk"),
         "{}",
-        text(&purge)
+        output_text(&purge)
     );
     assert!(!root.file("/var/lib/kiosk").exists());
     assert!(!root.file("/etc/kiosk/store.key").exists());

@@ -47,7 +47,8 @@ fn digest() -> String {
     format!("{h:016x}")
 }
 
-fn run(cmd: &mut Command, what: &str) {
+/// Runs `cmd`; panics with `what` and its output unless it succeeds.
+fn run(cmd: &mut Command, what: &str) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
@@ -56,6 +57,7 @@ fn run(cmd: &mut Command, what: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    out
 }
 
 /// The cached base tarball, made first if missing (debootstrap and apt from Debian's mirror:
@@ -177,15 +179,10 @@ impl DebRoot {
 
     /// Runs `args` inside the root as root; panics with its output unless it succeeds.
     pub fn ok(&self, args: &[&str]) -> Output {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed in the Debian root ({}):\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        run(
+            &mut self.command(args),
+            &format!("{args:?} in the Debian root"),
+        )
     }
 
     /// A command run inside the root as the `kiosk` user (with its groups), as the units run.

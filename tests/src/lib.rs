@@ -31,7 +31,16 @@ pub fn make_certs(out: &Path, devices: &[&str]) {
 
 /// `provisioning/examples` in this checkout.
 pub fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../provisioning/examples")
+    provisioning().join("examples")
+}
+
+/// A finished command's stdout then stderr, as text (for assertions and their messages).
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// A binary built from this workspace (`cargo build --workspace --bins` builds them all).
