@@ -221,11 +221,12 @@ if freed:
     print(f"target dir: removed {freed / 1e9:.1f} GB of superseded test binaries", file=sys.stderr)
 PY
     local free
-    free=$(df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')
+    free_gb() { df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}'; }
+    free=$(free_gb)
     if [ "$free" -lt 20 ]; then
         say "only ${free} GB free: removing cargo's incremental caches in $dir"
         rm -rf "$dir"/*/incremental
-        free=$(df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')
+        free=$(free_gb)
     fi
     [ "$free" -ge 10 ] || die "only ${free} GB free on $(df -P "$dir" | awk 'NR == 2 {print $6}'): a build of the workspace needs about 10 GB (delete $dir to start afresh)"
 }
