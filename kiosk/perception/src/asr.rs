@@ -29,8 +29,8 @@ pub struct AsrOptions {
     /// Decode again at higher temperatures when the first pass looks wrong. Costly (it re-decodes
     /// often with trimmed windows); English tiny.en keeps the same WER without it, Chinese needs it.
     pub temperature_fallback: bool,
-    /// With a trimmed window and two or more threads, cut a long answer at a pause near its
-    /// middle and transcribe both halves at once (see [`Asr::transcribe`]).
+    /// With a trimmed window, cut a long answer at its pauses and transcribe the parts two at a
+    /// time (see [`Asr::transcribe_parts`]).
     pub split_long_answers: bool,
     /// Beam search width; 1 decodes greedily.
     pub beam_size: usize,
@@ -57,7 +57,7 @@ impl Default for AsrOptions {
 pub struct Asr {
     name: String,
     state: WhisperState,
-    /// A second state for the other half of a long answer (made on first use).
+    /// A second state, for the second lane of a long answer's parts (made on first use).
     second: Option<WhisperState>,
     ctx: WhisperContext,
 }
@@ -112,56 +112,101 @@ impl Asr {
 
     /// Transcribes 16 kHz mono audio into segments (timings in ms from the start of `samples`).
     ///
-    /// A long answer with a pause near its middle (and at least two threads, and a trimmed
-    /// window) is cut at that pause and both halves are transcribed at once, one thread each:
-    /// Whisper's decoder gains little from a second thread, two half-length windows cost less
-    /// than one long one, and a cut in silence loses no words.
+    /// A long answer with a pause near its middle (with a trimmed window and long answers split)
+    /// is cut at that pause: see [`Asr::transcribe_parts`]. An answer whose pauses are known
+    /// (the VAD found them) is better cut there, with `transcribe_parts`.
     pub fn transcribe(
         &mut self,
         samples: &[f32],
         opts: &AsrOptions,
     ) -> Result<Vec<Segment>, ModelError> {
+        let cuts: Vec<usize> = if splits(opts) {
+            split_point(samples).into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        self.transcribe_parts(samples, &cuts, opts)
+    }
+
+    /// Transcribes `samples` cut at `cuts` (sample indices, ascending; each a pause), each part
+    /// in a Whisper pass of its own, and joins the segments (timings from the start of
+    /// `samples`). With two or more threads, two parts are transcribed at once, one thread each:
+    /// Whisper's decoder gains little from a second thread, and short windows cost less than one
+    /// long one. Without cuts: one pass with every thread.
+    pub fn transcribe_parts(
+        &mut self,
+        samples: &[f32],
+        cuts: &[usize],
+        opts: &AsrOptions,
+    ) -> Result<Vec<Segment>, ModelError> {
         if samples.is_empty() {
             return Ok(Vec::new());
         }
-        let cut = (opts.split_long_answers && opts.trim_audio_ctx && opts.threads >= 2)
-            .then(|| split_point(samples))
-            .flatten();
-        if cut.is_some() && self.second.is_none() {
-            self.second = Some(
-                self.ctx
-                    .create_state()
-                    .map_err(|e| self.fail(e.to_string()))?,
-            );
-        }
-        let (Some(cut), Some(second)) = (cut, self.second.as_mut()) else {
-            let threads = opts.threads;
+        let mut bounds = vec![0];
+        bounds.extend(cuts.iter().copied().filter(|&c| c > 0 && c < samples.len()));
+        bounds.push(samples.len());
+        bounds.dedup();
+        let parts: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+        if parts.len() == 1 {
             return run(
                 &self.ctx,
                 &mut self.state,
                 &self.name,
                 samples,
                 opts,
-                threads,
+                opts.threads,
             );
+        }
+        let lanes = opts.threads.clamp(1, 2);
+        if lanes == 2 && self.second.is_none() {
+            self.second = Some(
+                self.ctx
+                    .create_state()
+                    .map_err(|e| self.fail(e.to_string()))?,
+            );
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (ctx, name, parts) = (&self.ctx, &self.name, &parts);
+        // Each lane takes the next part until none is left; results go back in order.
+        let lane = |state: &mut WhisperState, threads: usize| {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&(from, to)) = parts.get(i) else {
+                    return Ok::<_, ModelError>(done);
+                };
+                let offset = (from as u64 * 1000 / u64::from(RATE)) as u32;
+                let segs = run(ctx, state, name, &samples[from..to], opts, threads)?;
+                done.push((
+                    i,
+                    segs.into_iter()
+                        .map(|mut s| {
+                            s.start_ms += offset;
+                            s.end_ms += offset;
+                            s
+                        })
+                        .collect::<Vec<_>>(),
+                ));
+            }
         };
-        let (a, b) = samples.split_at(cut);
-        let (ta, tb) = (opts.threads.div_ceil(2), opts.threads / 2);
-        let (ctx, name, first) = (&self.ctx, &self.name, &mut self.state);
-        let (ra, rb) = std::thread::scope(|sc| {
-            let hb = sc.spawn(move || run(ctx, second, name, b, opts, tb));
-            let ra = run(ctx, first, name, a, opts, ta);
-            (ra, hb.join())
-        });
-        let rb = rb.map_err(|_| self.fail("the transcription thread panicked".into()))?;
-        let offset = (cut as u64 * 1000 / u64::from(RATE)) as u32;
-        let mut out = ra?;
-        out.extend(rb?.into_iter().map(|mut s| {
-            s.start_ms += offset;
-            s.end_ms += offset;
-            s
-        }));
-        Ok(out)
+        let (first, second) = (&mut self.state, self.second.as_mut());
+        let mut all = match second.filter(|_| lanes == 2) {
+            None => lane(first, opts.threads)?,
+            Some(second) => {
+                let (ta, tb) = (opts.threads.div_ceil(2), opts.threads / 2);
+                let (ra, rb) = std::thread::scope(|sc| {
+                    let hb = sc.spawn(|| lane(second, tb));
+                    (lane(first, ta), hb.join())
+                });
+                let rb =
+                    rb.map_err(|_| failed(name, "the transcription thread panicked".into()))?;
+                let mut all = ra?;
+                all.extend(rb?);
+                all
+            }
+        };
+        all.sort_by_key(|(i, _)| *i);
+        Ok(all.into_iter().flat_map(|(_, s)| s).collect())
     }
 
     fn fail(&self, detail: String) -> ModelError {
@@ -195,7 +240,13 @@ fn kernels_on(info: &str) -> String {
 pub const GENERAL_ZH_PROMPT: &str = "以下是普通话的句子。";
 
 /// Answers shorter than this are transcribed in one piece.
-const SPLIT_MIN_S: f32 = 12.0;
+pub const SPLIT_MIN_S: f32 = 12.0;
+
+/// Whether `opts` let a long answer be cut into parts: only with a trimmed window (a full 30 s
+/// window per part would cost more than it saves).
+pub fn splits(opts: &AsrOptions) -> bool {
+    opts.split_long_answers && opts.trim_audio_ctx
+}
 
 /// Where to cut a long answer in two: the middle of the pause (at least 200 ms at least 20 dB
 /// below the answer's speech level) nearest the answer's middle, within its middle half. None
@@ -345,7 +396,7 @@ fn run(
             confidence,
         });
     }
-    Ok(out)
+    Ok(crate::hallucination::screen(out, &opts.language))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use kiosk_screening::{Response, SpeechMetrics};
 
-use crate::asr::{Asr, AsrOptions};
+use crate::asr::{Asr, AsrOptions, SPLIT_MIN_S, split_point};
 use crate::audio::{RATE, dbfs};
 use crate::models::ModelError;
 use crate::vad::{EndpointConfig, Endpointer, FRAME, FRAME_MS, Vad};
@@ -63,8 +63,13 @@ pub fn hear(
     for (from, to) in &kept {
         speech.extend_from_slice(&samples[*from..*to]);
     }
+    let cuts = if crate::asr::splits(opts) {
+        cuts_at_pauses(&kept, &speech)
+    } else {
+        Vec::new()
+    };
     let t = std::time::Instant::now();
-    let mut segments = asr.transcribe(&speech, opts)?;
+    let mut segments = asr.transcribe_parts(&speech, &cuts, opts)?;
     let asr_ms = t.elapsed().as_millis() as u32;
     for s in &mut segments {
         s.start_ms = on_recording(&kept, s.start_ms, false);
@@ -110,6 +115,49 @@ pub fn pieces(regions: &[(u32, u32)], len: usize) -> Vec<(usize, usize)> {
     out
 }
 
+/// The longest part a long answer is cut into: each part is one Whisper pass, and a pass costs
+/// more per second the longer it is, but every pass has its fixed cost too.
+const PART_MAX_S: f32 = 20.0;
+
+/// Where to cut the joined `speech` of a long answer: at the joints between the recording's
+/// parts (`kept`), each a pause the candidate made, into as few parts as keep each under
+/// [`PART_MAX_S`] and at least two (the two lanes of [`Asr::transcribe_parts`]), each cut at the
+/// joint nearest its even share. An answer shorter than [`SPLIT_MIN_S`] is not cut; a long one
+/// without pauses is cut at its quietest stretch near the middle ([`split_point`]), as a
+/// recording without VAD would be.
+pub fn cuts_at_pauses(kept: &[(usize, usize)], speech: &[f32]) -> Vec<usize> {
+    let len = speech.len();
+    if (len as f32) < SPLIT_MIN_S * RATE as f32 {
+        return Vec::new();
+    }
+    let joints: Vec<usize> = kept
+        .iter()
+        .scan(0, |at, (from, to)| {
+            *at += to - from;
+            Some(*at)
+        })
+        .filter(|&j| j < len)
+        .collect();
+    let parts = ((len as f32 / (PART_MAX_S * RATE as f32)).ceil() as usize).max(2);
+    let mut cuts: Vec<usize> = Vec::new();
+    for k in 1..parts {
+        let ideal = len * k / parts;
+        let nearest = joints
+            .iter()
+            .copied()
+            .filter(|&j| cuts.last().is_none_or(|&c| j > c))
+            .min_by_key(|&j| j.abs_diff(ideal));
+        // A joint far from its share would leave one part with most of the answer.
+        if let Some(j) = nearest.filter(|&j| j.abs_diff(ideal) <= len / (2 * parts)) {
+            cuts.push(j);
+        }
+    }
+    if cuts.is_empty() {
+        cuts.extend(split_point(speech));
+    }
+    cuts
+}
+
 /// Maps a time in the joined parts back onto the recording. `end` maps a time on a joint to
 /// the end of the earlier part rather than the start of the later one.
 fn on_recording(kept: &[(usize, usize)], ms: u32, end: bool) -> u32 {
@@ -149,5 +197,31 @@ mod tests {
         assert_eq!(on_recording(&kept, 60_000, true), 12_300);
         // Margins never leave the recording.
         assert_eq!(pieces(&[(100, 19_900)], len), vec![(0, len)]);
+    }
+
+    #[test]
+    fn long_answers_are_cut_at_the_pauses_nearest_even_shares() {
+        let s = |secs: f32| (secs * RATE as f32) as usize;
+        let joined = |lens: &[f32]| {
+            let mut kept = Vec::new();
+            let mut at = 0;
+            for l in lens {
+                kept.push((at, at + s(*l)));
+                at += s(*l) + s(2.0); // the pauses in the recording
+            }
+            (kept, vec![0.1; lens.iter().map(|l| s(*l)).sum()])
+        };
+        // 20.5 s in parts of 6, 1.5, 5, 2 and 6 s: two parts, cut at the joint nearest 10.25 s.
+        let (kept, speech) = joined(&[6.0, 1.5, 5.0, 2.0, 6.0]);
+        assert_eq!(cuts_at_pauses(&kept, &speech), vec![s(12.5)]);
+        // 45 s: three parts, at the joints nearest 15 and 30 s.
+        let (kept, speech) = joined(&[7.0, 7.0, 7.0, 8.0, 8.0, 8.0]);
+        assert_eq!(cuts_at_pauses(&kept, &speech), vec![s(14.0), s(29.0)]);
+        // The only pause is near the start: not worth a cut there; no quiet stretch either.
+        let (kept, speech) = joined(&[1.0, 14.0]);
+        assert!(cuts_at_pauses(&kept, &speech).is_empty());
+        // Short answers are one part.
+        let (kept, speech) = joined(&[5.0, 4.0]);
+        assert!(cuts_at_pauses(&kept, &speech).is_empty());
     }
 }
