@@ -6,6 +6,7 @@ pub mod audio;
 pub mod camera;
 pub mod ears;
 pub mod face;
+pub mod hallucination;
 pub mod listen;
 pub mod mic;
 pub mod models;
