@@ -274,13 +274,18 @@ bench() {
     rm -rf "$ct2"
     say "Chinese recognition benchmark (CER per lever)"
     "$venv/bin/python" models/bench/zh_bench.py "${CARGO_TARGET_DIR:-target}/release/kiosk" var/models
-    say "app frame rate (scripted English interview on Xvfb, software rendering)"
     demo_clips
     demo_pulse
-    xvfb-run -a -s "-screen 0 1280x800x24" "${CARGO_TARGET_DIR:-target}/release/kiosk" run \
-        --station provisioning/examples/station.toml --windowed --demo --demo-locale en --exit --bench-fps \
-        --clips var/demo/clips --speak-clips --camera-file var/models/fixtures/astronaut.png \
-        --prompt-audio var/demo/prompts
+    # Frame rate and the app's peak memory over a whole interview, once per language (each
+    # language loads its own Whisper model).
+    local locale
+    for locale in en zh-CN; do
+        say "app frame rate and peak memory (scripted $locale interview on Xvfb, software rendering)"
+        xvfb-run -a -s "-screen 0 1280x800x24" "${CARGO_TARGET_DIR:-target}/release/kiosk" run \
+            --station provisioning/examples/station.toml --windowed --demo --demo-locale "$locale" --exit --bench-fps \
+            --clips var/demo/clips --speak-clips --camera-file var/models/fixtures/astronaut.png \
+            --prompt-audio var/demo/prompts
+    done
 }
 
 # The Debian packages (provisioning/package.sh, release build) into target/debian, or OUT.

@@ -4,7 +4,7 @@ Chinese set made as hard as espeak-ng allows — two voices (Chinese characters 
 pinyin), several speeds and pitches, room noise mixed in at 10–20 dB SNR, answers with thinking
 pauses and colloquial phrasing from the lexicon — once per recognition lever, in one run:
 the prompt (none, general, the role's), temperature fallback, beam size, suppressing non-speech
-tokens and trimming the audio window. Not a test.
+tokens and trimming the audio window; with each lever's peak memory. Not a test.
 
     zh_bench.py KIOSK_BINARY MODELS_DIR
 
@@ -128,12 +128,16 @@ def station(tmp, models_dir, name, **speech):
     return path
 
 
-def transcribe(kiosk, st, clips, prompt):
-    args = [kiosk, "transcribe", "--station", str(st), "--locale", "zh-CN", "--json"]
+def transcribe(kiosk, st, clips, prompt, tmp):
+    """The transcripts, and the peak resident memory of the `kiosk transcribe` process in MB
+    (GNU time: Python's own rusage of children is the maximum over all of them)."""
+    peak = tmp / "peak.txt"
+    args = ["/usr/bin/time", "-f", "%M", "-o", str(peak),
+            kiosk, "transcribe", "--station", str(st), "--locale", "zh-CN", "--json"]
     if prompt is not None:
         args += ["--prompt", prompt]
     done = subprocess.run(args + [str(c[0]) for c in clips], check=True, capture_output=True, text=True)
-    return json.loads(done.stdout)
+    return json.loads(done.stdout), int(peak.read_text().split()[-1]) / 1024
 
 
 def main():
@@ -161,23 +165,23 @@ def main():
         ]
         rows = []
         for i, (name, speech, prompt) in enumerate(levers):
-            out = transcribe(a.kiosk, station(tmp, a.models_dir, str(i), **speech), clips, prompt)
+            out, mb = transcribe(a.kiosk, station(tmp, a.models_dir, str(i), **speech), clips, prompt, tmp)
             errs = [cer(c[1], o["transcript"]) for c, o in zip(clips, out)]
             clean = [e for e, c in zip(errs, clips) if c[3] is None]
             noisy = [e for e, c in zip(errs, clips) if c[3] is not None]
             ms = sum(o["asr_ms"] for o in out) / len(out)
-            rows.append((name, np.mean(errs), np.mean(clean), np.mean(noisy), ms, out))
+            rows.append((name, np.mean(errs), np.mean(clean), np.mean(noisy), ms, mb, out))
             # Each lever takes minutes on 2 cores: say each as it is measured.
             print(f"{name}: CER {np.mean(errs):.1%} (clean {np.mean(clean):.1%}, noisy {np.mean(noisy):.1%}), "
-                  f"{ms:.0f} ms per answer", file=sys.stderr, flush=True)
+                  f"{ms:.0f} ms per answer, peak {mb:.0f} MB", file=sys.stderr, flush=True)
     print("Chinese CER — Whisper base (the station's zh model), 2 threads, one run per lever")
-    print("| lever | CER all | CER clean | CER noisy (10–20 dB) | mean time per answer |")
-    print("|---|---:|---:|---:|---:|")
-    for name, all_, clean, noisy, ms, _ in rows:
-        print(f"| {name} | {all_:.1%} | {clean:.1%} | {noisy:.1%} | {ms:.0f} ms |")
+    print("| lever | CER all | CER clean | CER noisy (10–20 dB) | mean time per answer | peak memory (CLI) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, all_, clean, noisy, ms, mb, _ in rows:
+        print(f"| {name} | {all_:.1%} | {clean:.1%} | {noisy:.1%} | {ms:.0f} ms | {mb:.0f} MB |")
     print()
     print("Examples (role prompt):")
-    for c, o in list(zip(clips, rows[2][5]))[:: len(SET) + 1]:
+    for c, o in list(zip(clips, rows[2][6]))[:: len(SET) + 1]:
         print(f"- {c[2]}{'' if c[3] is None else f' + noise {c[3]} dB'}: “{c[1]}” → “{o['transcript']}”")
 
 
