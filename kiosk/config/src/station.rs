@@ -174,8 +174,9 @@ pub struct SpeechSettings {
     pub suppress_non_speech_zh: bool,
     /// CPU threads for recognition.
     pub threads: usize,
-    /// Cut long answers (≥ 12 s) at a pause near the middle and transcribe both halves at once,
-    /// one thread each (needs a trimmed window and two threads; faster at the same WER).
+    /// Cut long answers (≥ 12 s) at the candidate's pauses nearest even shares of at most 20 s
+    /// and transcribe the parts two at once, one thread each (needs a trimmed window and two
+    /// threads; faster at the same WER).
     pub split_long_answers: bool,
     /// Flash attention in Whisper (20–25 % faster on this CPU, but it garbled Chinese with base
     /// and failed an English test here: off).

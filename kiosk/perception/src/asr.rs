@@ -29,8 +29,8 @@ pub struct AsrOptions {
     /// Decode again at higher temperatures when the first pass looks wrong. Costly (it re-decodes
     /// often with trimmed windows); English tiny.en keeps the same WER without it, Chinese needs it.
     pub temperature_fallback: bool,
-    /// With a trimmed window, cut a long answer at its pauses and transcribe the parts two at a
-    /// time (see [`Asr::transcribe_parts`]).
+    /// With a trimmed window and two or more threads, cut a long answer at its pauses and
+    /// transcribe the parts two at a time (see [`Asr::transcribe_parts`]).
     pub split_long_answers: bool,
     /// Beam search width; 1 decodes greedily.
     pub beam_size: usize,
@@ -243,9 +243,10 @@ pub const GENERAL_ZH_PROMPT: &str = "以下是普通话的句子。";
 pub const SPLIT_MIN_S: f32 = 12.0;
 
 /// Whether `opts` let a long answer be cut into parts: only with a trimmed window (a full 30 s
-/// window per part would cost more than it saves).
+/// window per part would cost more than it saves) and two threads (the parts gain from running
+/// side by side).
 pub fn splits(opts: &AsrOptions) -> bool {
-    opts.split_long_answers && opts.trim_audio_ctx
+    opts.split_long_answers && opts.trim_audio_ctx && opts.threads >= 2
 }
 
 /// Where to cut a long answer in two: the middle of the pause (at least 200 ms at least 20 dB
