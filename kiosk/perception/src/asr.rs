@@ -11,6 +11,7 @@ use whisper_rs::{
 
 use crate::audio::RATE;
 use crate::models::{ModelError, verified};
+use crate::timestamps::{self, Piece, Token};
 
 /// How to transcribe.
 #[derive(Debug, Clone, PartialEq)]
@@ -253,19 +254,12 @@ pub fn splits(opts: &AsrOptions) -> bool {
 /// below the answer's speech level) nearest the answer's middle, within its middle half. None
 /// for short answers and for answers without such a pause.
 pub fn split_point(samples: &[f32]) -> Option<usize> {
-    const FRAME: usize = RATE as usize / 50; // 20 ms
     const PAUSE: usize = 10; // 200 ms
     if (samples.len() as f32) < SPLIT_MIN_S * RATE as f32 {
         return None;
     }
-    let energy: Vec<f32> = samples
-        .chunks(FRAME)
-        .map(|c| c.iter().map(|x| x * x).sum::<f32>() / c.len() as f32)
-        .collect();
-    let mut sorted = energy.clone();
-    sorted.sort_by(f32::total_cmp);
-    // The level of speech: the 75th percentile frame.
-    let quiet = sorted[sorted.len() * 3 / 4] * 0.01;
+    let energy = frame_energy(samples);
+    let quiet = speech_level(&energy) * 0.01;
     let (lo, hi, mid) = (energy.len() / 4, energy.len() * 3 / 4, energy.len() / 2);
     let mut best: Option<usize> = None;
     let mut i = lo;
@@ -289,6 +283,24 @@ pub fn split_point(samples: &[f32]) -> Option<usize> {
     best.map(|f| f * FRAME)
 }
 
+/// 20 ms frames, for the energy measures.
+const FRAME: usize = RATE as usize / 50;
+
+/// Mean energy of each 20 ms frame.
+fn frame_energy(samples: &[f32]) -> Vec<f32> {
+    samples
+        .chunks(FRAME)
+        .map(|c| c.iter().map(|x| x * x).sum::<f32>() / c.len() as f32)
+        .collect()
+}
+
+/// The level of speech in `energy` (not empty): its 75th-percentile frame.
+fn speech_level(energy: &[f32]) -> f32 {
+    let mut sorted = energy.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    sorted[sorted.len() * 3 / 4]
+}
+
 /// A failure of model `name` after it loaded.
 fn failed(name: &str, detail: String) -> ModelError {
     ModelError::Load {
@@ -299,6 +311,13 @@ fn failed(name: &str, detail: String) -> ModelError {
 }
 
 /// One Whisper pass over `samples` on `state` with `threads` threads.
+///
+/// Audio that fits in one window is decoded as a single segment and split at its timestamps
+/// ([`crate::timestamps`]): whisper.cpp would otherwise encode the window a second time to hear
+/// what follows the last timestamp, usually the last second of silence (and write
+/// "[BLANK_AUDIO]" or a stray word into it). When more than a second is left there and it holds
+/// sound at speech level, it gets a pass of its own, so words the decoder stopped short of are
+/// still heard.
 fn run(
     ctx: &WhisperContext,
     state: &mut WhisperState,
@@ -307,6 +326,30 @@ fn run(
     opts: &AsrOptions,
     threads: usize,
 ) -> Result<Vec<Segment>, ModelError> {
+    let (mut out, stopped_cs) = pass(ctx, state, name, samples, opts, threads)?;
+    let from = stopped_cs.map_or(samples.len(), |cs| (cs as usize * RATE as usize) / 100);
+    if samples.len().saturating_sub(from) >= RATE as usize && speech_after(samples, from) {
+        let offset = (from as u64 * 1000 / u64::from(RATE)) as u32;
+        let (more, _) = pass(ctx, state, name, &samples[from..], opts, threads)?;
+        out.extend(more.into_iter().map(|mut s| {
+            s.start_ms += offset;
+            s.end_ms += offset;
+            s
+        }));
+    }
+    Ok(crate::hallucination::screen(out, &opts.language))
+}
+
+/// One call of whisper.cpp: the segments, and where decoding stopped (centiseconds) when the
+/// audio fit in one window.
+fn pass(
+    ctx: &WhisperContext,
+    state: &mut WhisperState,
+    name: &str,
+    samples: &[f32],
+    opts: &AsrOptions,
+    threads: usize,
+) -> Result<(Vec<Segment>, Option<i64>), ModelError> {
     let mut p = FullParams::new(if opts.beam_size > 1 {
         SamplingStrategy::BeamSearch {
             beam_size: opts.beam_size as i32,
@@ -349,10 +392,12 @@ fn run(
     if opts.trim_audio_ctx && seconds < 29.0 {
         p.set_audio_ctx(audio_ctx_for(seconds));
     }
+    let one_window = seconds < 29.0;
+    p.set_single_segment(one_window);
     state
         .full(p, audio)
         .map_err(|e| failed(name, format!("transcription failed: {e}")))?;
-    let eot = ctx.token_eot();
+    let (eot, beg) = (ctx.token_eot(), ctx.token_beg());
     // Whisper times against its 30 s window: a last segment it does not close ends at 30 s
     // even when the answer was 4 s long. Keep every time within the audio.
     let audio_ms = (samples.len() as u64 * 1000 / u64::from(RATE)) as u32;
@@ -361,43 +406,91 @@ fn run(
             .unwrap_or(u32::MAX)
             .min(audio_ms)
     };
-    let mut out = Vec::new();
+    let mut pieces = Vec::new();
+    let mut stopped = None;
     for seg in state.as_iter() {
-        let text = seg
-            .to_str_lossy()
-            .map(|t| t.trim().to_string())
-            .unwrap_or_default();
-        if text.is_empty() {
-            continue;
-        }
-        // Whisper writes traditional characters as often as simplified ones: a zh-CN kiosk
-        // stores, sends and shows simplified Chinese (OpenCC's phrase dictionaries).
-        let text = if opts.language == "zh" {
-            kiosk_screening::text::simplified(&text)
-        } else {
-            text
-        };
-        // Confidence: mean probability of the tokens that carry words (not timestamps, special
-        // tokens or punctuation, whose probabilities say little about what was heard).
-        let probs: Vec<f32> = (0..seg.n_tokens())
+        let tokens: Vec<Token> = (0..seg.n_tokens())
             .filter_map(|i| seg.get_token(i))
-            .filter(|t| t.token_id() < eot)
-            .filter(|t| {
-                t.to_str_lossy()
-                    .is_ok_and(|s| s.chars().any(char::is_alphanumeric))
+            .map(|t| Token {
+                id: t.token_id(),
+                bytes: t.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+                p: t.token_probability(),
             })
-            .map(|t| t.token_probability())
             .collect();
-        let confidence =
-            (!probs.is_empty()).then(|| probs.iter().sum::<f32>() / probs.len() as f32);
-        out.push(Segment {
-            start_ms: to_ms(seg.start_timestamp()),
-            end_ms: to_ms(seg.end_timestamp()),
-            text,
-            confidence,
-        });
+        if one_window {
+            stopped = stopped.max(timestamps::last_timestamp(&tokens, beg));
+            pieces.extend(timestamps::split(
+                &tokens,
+                eot,
+                beg,
+                i64::from(audio_ms / 10),
+            ));
+        } else {
+            // Several windows: whisper.cpp's own segments, timed from the audio's start.
+            let text = String::from_utf8_lossy(
+                &tokens
+                    .iter()
+                    .filter(|t| t.id < eot)
+                    .flat_map(|t| t.bytes.iter().copied())
+                    .collect::<Vec<u8>>(),
+            )
+            .trim()
+            .to_string();
+            let probs = tokens
+                .iter()
+                .filter(|t| t.id < eot && timestamps::carries_words(t))
+                .map(|t| t.p)
+                .collect();
+            pieces.push(Piece {
+                t0: seg.start_timestamp(),
+                t1: seg.end_timestamp(),
+                text,
+                probs,
+            });
+        }
     }
-    Ok(crate::hallucination::screen(out, &opts.language))
+    let out = pieces
+        .into_iter()
+        .filter(|p| !p.text.is_empty())
+        .map(|p| {
+            // Whisper writes traditional characters as often as simplified ones: a zh-CN kiosk
+            // stores, sends and shows simplified Chinese (OpenCC's phrase dictionaries).
+            let text = if opts.language == "zh" {
+                kiosk_screening::text::simplified(&p.text)
+            } else {
+                p.text
+            };
+            // Confidence: mean probability of the tokens that carry words.
+            let confidence =
+                (!p.probs.is_empty()).then(|| p.probs.iter().sum::<f32>() / p.probs.len() as f32);
+            Segment {
+                start_ms: to_ms(p.t0),
+                end_ms: to_ms(p.t1),
+                text,
+                confidence,
+            }
+        })
+        .collect();
+    Ok((out, stopped))
+}
+
+/// Whether `samples` hold sound at speech level after sample `from`: 200 ms or more within
+/// 10 dB of the answer's speech level (its 75th-percentile 20 ms frame).
+pub fn speech_after(samples: &[f32], from: usize) -> bool {
+    const PAUSE: usize = 10; // 200 ms
+    let energy = frame_energy(samples);
+    if energy.is_empty() {
+        return false;
+    }
+    let level = speech_level(&energy) * 0.1;
+    let mut run = 0;
+    for e in energy.iter().skip(from / FRAME) {
+        run = if *e >= level { run + 1 } else { 0 };
+        if run >= PAUSE {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -431,6 +524,21 @@ mod tests {
         assert_eq!(at(&tone_with_gaps(20.0, &[])), None);
         assert_eq!(at(&tone_with_gaps(20.0, &[(10.0, 0.1)])), None);
         assert_eq!(at(&tone_with_gaps(20.0, &[(2.0, 1.0)])), None);
+    }
+
+    #[test]
+    fn speech_left_after_the_decoder_stopped_is_found() {
+        let at = |s: f32| (s * RATE as f32) as usize;
+        // Speech to 6 s, then 3 s of silence: nothing left after 6.2 s.
+        let quiet_end = tone_with_gaps(9.0, &[(6.0, 3.0)]);
+        assert!(!speech_after(&quiet_end, at(6.2)));
+        assert!(speech_after(&quiet_end, at(4.0)));
+        // Speech again from 8 s: the decoder stopping at 6.2 s left words behind.
+        let more = tone_with_gaps(10.0, &[(6.0, 2.0)]);
+        assert!(speech_after(&more, at(6.2)));
+        // A click shorter than 200 ms is not speech.
+        let click = tone_with_gaps(9.0, &[(6.0, 1.0), (7.1, 1.9)]);
+        assert!(!speech_after(&click, at(6.2)));
     }
 
     #[test]

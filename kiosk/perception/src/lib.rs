@@ -12,6 +12,7 @@ pub mod mic;
 pub mod models;
 pub mod onnx;
 pub mod speaker;
+pub mod timestamps;
 pub mod vad;
 pub mod video;
 
