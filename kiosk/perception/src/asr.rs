@@ -312,7 +312,8 @@ fn failed(name: &str, detail: String) -> ModelError {
 
 /// One Whisper pass over `samples` on `state` with `threads` threads.
 ///
-/// Audio that fits in one window is decoded as a single segment and split at its timestamps
+/// Audio that fits in one window, without a prompt, is decoded as a single segment and split at
+/// its timestamps
 /// ([`crate::timestamps`]): whisper.cpp would otherwise encode the window a second time to hear
 /// what follows the last timestamp, usually the last second of silence (and write
 /// "[BLANK_AUDIO]" or a stray word into it). When more than a second is left there and it holds
@@ -370,14 +371,17 @@ fn pass(
         p.set_temperature_inc(0.0);
     }
     p.set_suppress_blank(true);
-    match &opts.prompt {
+    let prompt = match &opts.prompt {
         // An empty prompt: explicitly none.
-        Some(prompt) if prompt.is_empty() => {}
-        Some(prompt) => p.set_initial_prompt(prompt),
+        Some(prompt) if prompt.is_empty() => None,
+        Some(prompt) => Some(prompt.as_str()),
         // Without a role's prompt, a general one in simplified Chinese: it steers the
         // multilingual model towards Mandarin in simplified characters.
-        None if opts.language == "zh" => p.set_initial_prompt(GENERAL_ZH_PROMPT),
-        None => {}
+        None if opts.language == "zh" => Some(GENERAL_ZH_PROMPT),
+        None => None,
+    };
+    if let Some(prompt) = prompt {
+        p.set_initial_prompt(prompt);
     }
     // Whisper needs at least a second of audio; pad short answers with silence.
     let mut padded;
@@ -392,7 +396,10 @@ fn pass(
     if opts.trim_audio_ctx && seconds < 29.0 {
         p.set_audio_ctx(audio_ctx_for(seconds));
     }
-    let one_window = seconds < 29.0;
+    // One segment only without a prompt: after a prompt Whisper writes no timestamps, and as one
+    // segment it then repeats the answer until its token limit (measured: every bench clip
+    // came back twice with the English role prompt).
+    let one_window = seconds < 29.0 && prompt.is_none();
     p.set_single_segment(one_window);
     state
         .full(p, audio)
