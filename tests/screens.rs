@@ -1,8 +1,10 @@
 //! The app on a real (virtual) screen: `kiosk run --tour` under Xvfb drives two full interviews
 //! (Chinese, then English) with espeak-ng answers captured through cpal and ALSA's file device
 //! and a face photo as the camera, then the manager's screens; every screen in both languages is
-//! saved as PNG and checked here to be a real, non-blank picture — at 1280×800 and at 1920×1080. The PNGs are kept under `var/screens/` (and
-//! `var/screens/1920x1080/`; CI artifacts: look at them).
+//! saved as PNG and checked here to be a real, non-blank picture — at 1280×800 and at
+//! 1920×1080 — and the review's evidence is scrolled with the mouse wheel and checked to move
+//! (and only it). The PNGs are kept under `var/screens/` (and `var/screens/1920x1080/`; CI
+//! artifacts: look at them).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,6 +45,87 @@ fn variety(img: &image::RgbImage) -> (usize, f64) {
     }
     let mean = sum / n;
     (colours.len(), (sq / n - mean * mean).max(0.0).sqrt())
+}
+
+/// The share of pixels that differ (by more than a little, in any channel) between two
+/// screenshots, in the band of rows `from`–`to` (fractions of the height).
+fn changed(a: &image::RgbImage, b: &image::RgbImage, from: f32, to: f32) -> f64 {
+    let (w, h) = a.dimensions();
+    let rows = (h as f32 * from) as u32..(h as f32 * to) as u32;
+    let (mut diff, mut n) = (0u64, 0u64);
+    for y in rows {
+        for x in 0..w {
+            let (p, q) = (a.get_pixel(x, y), b.get_pixel(x, y));
+            n += 1;
+            if (0..3).any(|c| p[c].abs_diff(q[c]) > 24) {
+                diff += 1;
+            }
+        }
+    }
+    diff as f64 / n.max(1) as f64
+}
+
+/// Where the tour's two turns of the wheel left each review's evidence, in tour order (the
+/// app logs `review evidence scrolled y=… max=…`): (y, max) pairs.
+fn scroll_log(stderr: &str) -> Vec<(f32, f32)> {
+    let num = |line: &str, key: &str| -> Option<f32> {
+        let at = line.find(key)? + key.len();
+        line[at..].split_whitespace().next()?.parse().ok()
+    };
+    stderr
+        .lines()
+        .filter(|l| l.contains("review evidence scrolled"))
+        .filter_map(|l| Some((num(l, " y=")?, num(l, " max=")?)))
+        .collect()
+}
+
+/// The review's evidence scrolls, and only it: when it is longer than its area, after the
+/// wheel the evidence band shows other lines while the tabs above and the decision buttons below
+/// stay put, a redraw keeps the place, and scrolling back up after running far past the end
+/// moves at once. When it fits, nothing moves. `max` is how far the app said it could scroll.
+fn review_scrolls(out: &Path, locale: &str, size: (u32, u32), max: f32) {
+    let shot = |name: &str| {
+        image::open(out.join(format!("{name}-{locale}.png")))
+            .expect("review shot")
+            .to_rgb8()
+    };
+    let (top, end, redrawn, up) = (
+        shot("9-review"),
+        shot("9b-review-end"),
+        shot("9c-review-redrawn"),
+        shot("9d-review-up"),
+    );
+    let band = (0.2, 0.7);
+    let what = format!("at {size:?} ({locale}, {max} px to scroll)");
+    let scrolled = changed(&top, &end, band.0, band.1);
+    let title = changed(&top, &end, 0.0, 0.08);
+    assert!(
+        title < 0.005,
+        "the tabs moved with the evidence {what}: {title:.3}"
+    );
+    let buttons = changed(&top, &end, 0.9, 1.0);
+    assert!(
+        buttons < 0.005,
+        "the decision buttons moved {what}: {buttons:.3}"
+    );
+    let kept = changed(&end, &redrawn, band.0, band.1);
+    assert!(kept < 0.005, "a redraw lost the place {what}: {kept:.3}");
+    if max < 20.0 {
+        assert!(
+            scrolled < 0.005,
+            "nothing to scroll, yet it moved {what}: {scrolled:.3}"
+        );
+        return;
+    }
+    assert!(
+        scrolled > 0.01,
+        "the evidence did not scroll {what}: {scrolled:.3}"
+    );
+    let back = changed(&redrawn, &up, band.0, band.1);
+    assert!(
+        back > 0.01,
+        "scrolling up from the end did not move {what}: {back:.3}"
+    );
 }
 
 /// Speaks the tour's answers (the first of each language is said during the device check).
@@ -111,8 +194,8 @@ fn seed_roster(dir: &Path) {
 
 /// Runs the tour in a window of `size` on a virtual screen of that size (at 1280×800 with the
 /// frame table); checks every screenshot and what was stored. Returns what the
-/// app printed.
-fn tour(dir: &Path, clips: &Path, out: &Path, size: (u32, u32)) -> String {
+/// app printed and how far each review (Chinese, English) could scroll.
+fn tour(dir: &Path, clips: &Path, out: &Path, size: (u32, u32)) -> (String, Vec<f32>) {
     let st = station_with_models(dir);
     seed_roster(dir);
     let infile = dir.join("mic.raw");
@@ -150,6 +233,12 @@ fn tour(dir: &Path, clips: &Path, out: &Path, size: (u32, u32)) -> String {
         run.status.success(),
         "kiosk run --tour at {size:?} failed:\n{stdout}\n{stderr}"
     );
+    let scrolls = scroll_log(&stderr);
+    assert_eq!(
+        scrolls.len(),
+        4,
+        "two turns of the wheel per review: {scrolls:?}"
+    );
     for locale in ["zh-CN", "en"] {
         for s in SCREENS {
             let path = out.join(format!("{s}-{locale}.png"));
@@ -174,6 +263,16 @@ fn tour(dir: &Path, clips: &Path, out: &Path, size: (u32, u32)) -> String {
             variety(&bottom).0 >= 4,
             "the review's decision buttons are missing at {size:?} ({locale})"
         );
+        // Two turns of the wheel per review, Chinese first: (down, past the end; up 120 px).
+        let i = usize::from(locale == "en") * 2;
+        let (end_y, max) = scrolls[i];
+        assert_eq!(end_y, max, "down past the end stops at the end ({locale})");
+        let up = scrolls[i + 1].0;
+        assert!(
+            (up - (max - 120.0).max(0.0)).abs() < 1.0,
+            "then 120 px up, not from beyond the end ({locale}): {up} of {max}"
+        );
+        review_scrolls(out, locale, size, max);
     }
     // Both interviews were stored, and the manager's decision on each went to the outbox.
     let store = system_tests::open_store(dir).expect("store");
@@ -194,7 +293,10 @@ fn tour(dir: &Path, clips: &Path, out: &Path, size: (u32, u32)) -> String {
         locales.contains(&"zh-CN".to_string()) && locales.contains(&"en".to_string()),
         "{locales:?}"
     );
-    stdout
+    (
+        stdout,
+        scrolls.iter().step_by(2).map(|(_, max)| *max).collect(),
+    )
 }
 
 #[test]
@@ -205,7 +307,7 @@ fn every_screen_renders_in_both_languages_at_two_sizes() {
     let _ = std::fs::remove_dir_all(&out);
     let small = dir.path().join("1280x800");
     std::fs::create_dir_all(&small).expect("mkdir");
-    let stdout = tour(&small, &clips, &out, (1280, 800));
+    let (stdout, mut overflow) = tour(&small, &clips, &out, (1280, 800));
     println!("{stdout}");
     assert!(
         stdout.contains("question screen"),
@@ -217,5 +319,10 @@ fn every_screen_renders_in_both_languages_at_two_sizes() {
     );
     let large = dir.path().join("1920x1080");
     std::fs::create_dir_all(&large).expect("mkdir");
-    tour(&large, &clips, &out.join("1920x1080"), (1920, 1080));
+    overflow.extend(tour(&large, &clips, &out.join("1920x1080"), (1920, 1080)).1);
+    // Scrolling was really tried: at least one review was longer than its screen.
+    assert!(
+        overflow.iter().any(|&m| m >= 20.0),
+        "no review in the tour overflowed, so scrolling went untested: {overflow:?}"
+    );
 }

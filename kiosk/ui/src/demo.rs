@@ -22,6 +22,8 @@ pub enum Step {
     OpenNewest,
     /// Play the first recorded answer of the open interview.
     PlayFirstAnswer,
+    /// Turn the mouse wheel by this many pixels (positive: down the page).
+    Wheel(f32),
     /// Save a screenshot named `{name}.png` in the tour folder.
     Shot(String),
     /// Wait for the receipt on the thank-you screen.
@@ -103,6 +105,16 @@ impl Script {
         self.push(S::Review, 2500, Step::Do(Action::Reason("reason_fit")));
         self.push(S::Review, 1000, Step::Do(Action::Decide(Decision::Advance)));
         shot(self, S::Review, "9-review", 1500);
+        if shots {
+            // Down to the end of the evidence; a redraw (another reason tapped) keeps the place;
+            // three lines back up move at once (the offset never ran past the end).
+            self.push(S::Review, 500, Step::Wheel(100_000.0));
+            shot(self, S::Review, "9b-review-end", 1000);
+            self.push(S::Review, 500, Step::Do(Action::Reason("reason_call")));
+            shot(self, S::Review, "9c-review-redrawn", 1000);
+            self.push(S::Review, 500, Step::Wheel(-120.0));
+            shot(self, S::Review, "9d-review-up", 1000);
+        }
         self.push(S::Review, 1500, Step::Do(Action::Tab(S::Status)));
         shot(self, S::Status, "10-status", 3000);
         self.push(S::Status, 2000, Step::Do(Action::Tab(S::Roster)));
@@ -130,6 +142,7 @@ pub fn drive(
     visit: Res<Visit>,
     view: Res<ManagerView>,
     mut out: MessageWriter<Action>,
+    mut wheel: MessageWriter<bevy::input::mouse::MouseWheel>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let Some((want, wait, step)) = script.steps.front().cloned() else {
@@ -177,6 +190,15 @@ pub fn drive(
             }
             None => return,
         },
+        Step::Wheel(px) => {
+            wheel.write(bevy::input::mouse::MouseWheel {
+                unit: bevy::input::mouse::MouseScrollUnit::Pixel,
+                x: 0.0,
+                y: -px,
+                window: Entity::PLACEHOLDER,
+                phase: bevy::input::touch::TouchPhase::Moved,
+            });
+        }
         Step::AwaitReceipt => {
             if visit.receipt.is_none() {
                 return;

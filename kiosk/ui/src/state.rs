@@ -181,6 +181,9 @@ pub struct ManagerView {
     pub reason: Option<&'static str>,
     /// "Delete personal data" was tapped once: the next tap deletes.
     pub forget_armed: bool,
+    /// How far the open interview's evidence is scrolled (logical px): kept when the screen is
+    /// redrawn (a tap on play, a reason, a decision), reset when another interview opens.
+    pub review_scroll: f32,
     /// Status text lines.
     pub status: Vec<(String, String)>,
     /// Rosters: (key, body).

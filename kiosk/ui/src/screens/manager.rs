@@ -163,6 +163,7 @@ fn navigate(
                 view.detail = None;
                 view.reason = None;
                 view.message = None;
+                view.review_scroll = 0.0;
                 db.send(StoreCmd::Detail(id.clone()));
                 next.set(Screen::Review);
             }

@@ -131,7 +131,8 @@ fn body(
     );
     p.spawn((
         ReviewScroll,
-        ScrollPosition::default(),
+        // Where the manager had scrolled to: a redraw (play, a reason, a decision) keeps it.
+        ScrollPosition(Vec2::new(0.0, view.review_scroll)),
         Interaction::default(),
         Node {
             width: Val::Percent(100.0),
@@ -322,11 +323,14 @@ fn availability_words(cfg: &Config, l: &str, a: &kiosk_screening::Availability) 
     )
 }
 
-/// Scrolls the review's evidence with the mouse wheel or a finger drag.
+/// Scrolls the review's evidence with the mouse wheel or a finger drag, never past its ends
+/// (Bevy clamps only what it draws: an unclamped offset would make the next scroll the other
+/// way seem dead until it had been undone), and remembers where for the next redraw.
 fn scroll(
     mut wheel: MessageReader<bevy::input::mouse::MouseWheel>,
     touches: Res<Touches>,
-    mut areas: Query<&mut ScrollPosition, With<ReviewScroll>>,
+    mut areas: Query<(&mut ScrollPosition, &ComputedNode), With<ReviewScroll>>,
+    mut view: ResMut<ManagerView>,
 ) {
     let mut dy: f32 = wheel
         .read()
@@ -339,9 +343,18 @@ fn scroll(
     if dy == 0.0 {
         return;
     }
-    for mut pos in &mut areas {
-        pos.y = (pos.y + dy).max(0.0);
+    for (mut pos, node) in &mut areas {
+        let max = scroll_max(node);
+        pos.y = (pos.y + dy).clamp(0.0, max);
+        view.review_scroll = pos.y;
+        tracing::info!(y = pos.y, max, "review evidence scrolled");
     }
+}
+
+/// How far an area can scroll (logical px): its content's height beyond its own.
+fn scroll_max(node: &ComputedNode) -> f32 {
+    ((node.content_size.y - node.size.y + node.scrollbar_size.y) * node.inverse_scale_factor)
+        .max(0.0)
 }
 
 fn handle(
