@@ -312,13 +312,13 @@ fn failed(name: &str, detail: String) -> ModelError {
 
 /// One Whisper pass over `samples` on `state` with `threads` threads.
 ///
-/// Audio that fits in one window, without a prompt, is decoded as a single segment and split at
-/// its timestamps
-/// ([`crate::timestamps`]): whisper.cpp would otherwise encode the window a second time to hear
+/// Audio that fits in one window is decoded as a single segment and split at its timestamps
+/// ([`crate::timestamps`]; every segment opens with one, [`crate::first_timestamp`]): whisper.cpp would otherwise encode the window a second time to hear
 /// what follows the last timestamp, usually the last second of silence (and write
 /// "[BLANK_AUDIO]" or a stray word into it). When more than a second is left there and it holds
 /// sound at speech level, it gets a pass of its own, so words the decoder stopped short of are
-/// still heard.
+/// still heard. A pass over a trimmed window that came out as a repetition loop
+/// ([`crate::hallucination::looped`]) is decoded again over the full window.
 fn run(
     ctx: &WhisperContext,
     state: &mut WhisperState,
@@ -327,7 +327,21 @@ fn run(
     opts: &AsrOptions,
     threads: usize,
 ) -> Result<Vec<Segment>, ModelError> {
-    let (mut out, stopped_cs) = pass(ctx, state, name, samples, opts, threads)?;
+    let (mut out, mut stopped_cs) = pass(ctx, state, name, samples, opts, threads)?;
+    if opts.trim_audio_ctx && crate::hallucination::looped(&out) {
+        // A trimmed window, above all after a prompt, sometimes sends tiny.en into a loop that
+        // the full window does not (measured: 3 of 12 short answers with the English role
+        // prompt). Decode once more over the full window; it costs time only then.
+        tracing::debug!(
+            model = name,
+            "repetition loop in a trimmed window: decoding again over the full window"
+        );
+        let full = AsrOptions {
+            trim_audio_ctx: false,
+            ..opts.clone()
+        };
+        (out, stopped_cs) = pass(ctx, state, name, samples, &full, threads)?;
+    }
     let from = stopped_cs.map_or(samples.len(), |cs| (cs as usize * RATE as usize) / 100);
     if samples.len().saturating_sub(from) >= RATE as usize && speech_after(samples, from) {
         let offset = (from as u64 * 1000 / u64::from(RATE)) as u32;
@@ -339,6 +353,13 @@ fn run(
         }));
     }
     Ok(crate::hallucination::screen(out, &opts.language))
+}
+
+/// The most tokens a pass over `seconds` of audio may write: 16 plus 15 a second, twice what
+/// the fastest speakers need (about 7 words or Chinese characters a second, some of them two
+/// tokens) but far short of a repetition loop's hundreds.
+pub fn max_tokens_for(seconds: f32) -> i32 {
+    16 + (15.0 * seconds).ceil() as i32
 }
 
 /// One call of whisper.cpp: the segments, and where decoding stopped (centiseconds) when the
@@ -371,6 +392,7 @@ fn pass(
         p.set_temperature_inc(0.0);
     }
     p.set_suppress_blank(true);
+    crate::first_timestamp::require(&mut p);
     let prompt = match &opts.prompt {
         // An empty prompt: explicitly none.
         Some(prompt) if prompt.is_empty() => None,
@@ -396,11 +418,11 @@ fn pass(
     if opts.trim_audio_ctx && seconds < 29.0 {
         p.set_audio_ctx(audio_ctx_for(seconds));
     }
-    // One segment only without a prompt: after a prompt Whisper writes no timestamps, and as one
-    // segment it then repeats the answer until its token limit (measured: every bench clip
-    // came back twice with the English role prompt).
-    let one_window = seconds < 29.0 && prompt.is_none();
+    let one_window = seconds < 29.0;
     p.set_single_segment(one_window);
+    // No one says more than a few words a second: a decoder still writing past this is in a
+    // repetition loop, and every token it adds costs time (one 2 s answer ran to 220 tokens).
+    p.set_max_tokens(max_tokens_for(seconds));
     state
         .full(p, audio)
         .map_err(|e| failed(name, format!("transcription failed: {e}")))?;
@@ -425,7 +447,7 @@ fn pass(
             })
             .collect();
         if one_window {
-            stopped = stopped.max(timestamps::last_timestamp(&tokens, beg));
+            stopped = stopped.max(timestamps::last_timestamp(&tokens, eot, beg));
             pieces.extend(timestamps::split(
                 &tokens,
                 eot,

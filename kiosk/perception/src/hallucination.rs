@@ -3,7 +3,8 @@
 //! 订阅") and, in a Chinese session, lines without a single Chinese character. Annotations and
 //! credits are dropped (no candidate says them); a line in the wrong script is kept for the
 //! reviewer but its confidence set to zero, so scoring sends the answer to review instead of
-//! reading it.
+//! reading it. Whisper's repetition loop, one sentence written again and again faster than
+//! anyone speaks ("I can work in a shop before." four times in 1.9 s), keeps one copy.
 
 use kiosk_screening::Segment;
 use kiosk_screening::text::is_cjk;
@@ -29,7 +30,10 @@ pub fn screen(segments: Vec<Segment>, language: &str) -> Vec<Segment> {
     segments
         .into_iter()
         .filter_map(|mut s| {
-            s.text = without_annotations(&s.text);
+            s.text = without_loops(
+                &without_annotations(&s.text),
+                s.end_ms.saturating_sub(s.start_ms),
+            );
             (!s.text.is_empty() && !is_credit(&s.text)).then_some(s)
         })
         .map(|mut s| {
@@ -57,6 +61,86 @@ pub fn without_annotations(text: &str) -> String {
     let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
     let all_round = out.starts_with(['(', '（']) && out.ends_with([')', '）']);
     if all_round { String::new() } else { out }
+}
+
+/// Speech units (English words, Chinese characters) per second no one says; people speak
+/// about 2–4 words or 4–6 characters a second.
+const UNITS_PER_SECOND: f32 = 7.0;
+
+/// `text` heard in `ms` milliseconds, with Whisper's repetition loops undone: a sentence that
+/// follows an identical one is dropped, but only when the text is too fast to have been said,
+/// so a candidate who really says "Yes. Yes." keeps both.
+pub fn without_loops(text: &str, ms: u32) -> String {
+    if !too_fast(text, ms) {
+        return text.to_string();
+    }
+    let mut kept: Vec<&str> = Vec::new();
+    for sentence in sentences(text) {
+        let same = kept.last().is_some_and(|last| same_words(last, sentence));
+        if !same {
+            kept.push(sentence);
+        }
+    }
+    kept.iter().map(|s| s.trim()).collect::<Vec<_>>().join(" ")
+}
+
+/// Whether Whisper's output looks like a repetition loop, worth decoding again another way: a
+/// sentence of two words or more written twice in a row, the same segment twice in a row, or
+/// more words than anyone says in the time.
+pub fn looped(segments: &[Segment]) -> bool {
+    let repeats = |text: &str| {
+        sentences(text)
+            .windows(2)
+            .any(|w| units(w[0]) >= 2 && same_words(w[0], w[1]))
+    };
+    segments
+        .iter()
+        .any(|s| repeats(&s.text) || too_fast(&s.text, s.end_ms.saturating_sub(s.start_ms)))
+        || segments
+            .windows(2)
+            .any(|w| units(&w[0].text) >= 2 && same_words(&w[0].text, &w[1].text))
+}
+
+/// Speech units in `text`: words, with each Chinese character a unit of its own.
+fn units(text: &str) -> usize {
+    text.split_whitespace()
+        .map(|w| w.chars().filter(|c| is_cjk(*c)).count().max(1))
+        .sum()
+}
+
+/// More speech units than anyone says in `ms` milliseconds.
+fn too_fast(text: &str, ms: u32) -> bool {
+    units(text) as f32 > UNITS_PER_SECOND * ms.max(1) as f32 / 1000.0
+}
+
+/// `text` cut after each sentence's end mark, marks kept.
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '.' | '?' | '!' | '。' | '？' | '！') {
+            let end = i + c.len_utf8();
+            if !text[start..end].trim().is_empty() {
+                out.push(&text[start..end]);
+            }
+            start = end;
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// The same words, ignoring case, spacing and punctuation.
+fn same_words(a: &str, b: &str) -> bool {
+    let key = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    key(a) == key(b)
 }
 
 /// A subtitle credit, not speech.
@@ -112,5 +196,72 @@ mod tests {
         assert_eq!(en.len(), 1, "{en:?}");
         assert_eq!(en[0].text, "Evenings suit me best.");
         assert_eq!(en[0].confidence, Some(0.8));
+    }
+
+    #[test]
+    fn repetition_loops_keep_one_copy_but_a_real_repeat_stays() {
+        let looped = "I can work in a shop before. I can work in a shop before. \
+                      I can work in a shop before. I can work in a shop before.";
+        assert_eq!(without_loops(looped, 1913), "I can work in a shop before.");
+        // Said slowly enough to be real: kept.
+        assert_eq!(without_loops("Yes. Yes.", 3000), "Yes. Yes.");
+        // Fast but not a loop: nothing to drop.
+        let fast = "One two three four five six seven eight nine ten.";
+        assert_eq!(without_loops(fast, 1000), fast);
+        // Chinese counts characters.
+        assert_eq!(
+            without_loops(
+                "可以，两班倒没问题。可以，两班倒没问题。可以，两班倒没问题。",
+                2000
+            ),
+            "可以，两班倒没问题。"
+        );
+        assert_eq!(
+            without_loops("可以。可以。", 3000),
+            "可以。可以。",
+            "a real repeat, said in time"
+        );
+        // The screen applies it over the segment's own span.
+        let out = screen(
+            vec![Segment {
+                start_ms: 0,
+                end_ms: 3335,
+                text: "Yes, two shifts are no problem. ".repeat(4),
+                confidence: Some(0.8),
+            }],
+            "en",
+        );
+        assert_eq!(out[0].text, "Yes, two shifts are no problem.");
+    }
+
+    #[test]
+    fn loops_are_recognised_and_plain_answers_are_not() {
+        let at = |text: &str, ms: u32| Segment {
+            start_ms: 0,
+            end_ms: ms,
+            text: text.into(),
+            confidence: None,
+        };
+        // Twice in a row, at a pace a person could say it: still a loop.
+        assert!(looped(&[at(
+            "I have worked in a shop before. I have worked in a shop before.",
+            3247
+        )]));
+        assert!(looped(&[
+            at("Yes, two shifts. ", 1500),
+            at("Yes, two shifts.", 3000)
+        ]));
+        // Too many words for the time.
+        assert!(looped(&[at(
+            "Even soon to be best. Even soon soon be best.",
+            1000
+        )]));
+        assert!(!looped(&[at("I want a stable job close to home.", 2400)]));
+        assert!(
+            !looped(&[at("Yes. Yes.", 1200)]),
+            "one-word repeats are speech"
+        );
+        assert!(!looped(&[at("我想找一个稳定的工作。", 2500)]));
+        assert!(looped(&[at("可以，两班倒。可以，两班倒。", 3000)]));
     }
 }

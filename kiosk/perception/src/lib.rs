@@ -6,6 +6,7 @@ pub mod audio;
 pub mod camera;
 pub mod ears;
 pub mod face;
+pub mod first_timestamp;
 pub mod hallucination;
 pub mod listen;
 pub mod mic;

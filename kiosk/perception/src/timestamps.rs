@@ -76,13 +76,19 @@ pub fn carries_words(t: &Token) -> bool {
         .any(char::is_alphanumeric)
 }
 
-/// Where decoding stopped: the last timestamp the decoder wrote (centiseconds), if any.
-pub fn last_timestamp(tokens: &[Token], beg: i32) -> Option<i64> {
-    tokens
-        .iter()
-        .rev()
-        .find(|t| t.id >= beg)
-        .map(|t| 2 * i64::from(t.id - beg))
+/// Where decoding stopped: the last timestamp the decoder wrote (centiseconds), if any. Text
+/// after it (the decoder ended without a closing timestamp) runs to the end of the audio, as in
+/// [`split`], so then nothing is left unheard: `None`.
+pub fn last_timestamp(tokens: &[Token], eot: i32, beg: i32) -> Option<i64> {
+    let mut last = None;
+    for t in tokens {
+        if t.id >= beg {
+            last = Some(2 * i64::from(t.id - beg));
+        } else if t.id < eot && last.is_some() && carries_words(t) {
+            last = None;
+        }
+    }
+    last
 }
 
 #[cfg(test)]
@@ -142,7 +148,7 @@ mod tests {
                 (260, 500, "Evenings suit me.", 2)
             ]
         );
-        assert_eq!(last_timestamp(&tokens, BEG), Some(500));
+        assert_eq!(last_timestamp(&tokens, EOT, BEG), Some(500));
     }
 
     #[test]
@@ -169,6 +175,16 @@ mod tests {
         assert_eq!((pieces[0].t0, pieces[0].t1), (100, 420));
         // Nothing but timestamps and specials: no segment.
         assert!(split(&[ts(0.0), special(EOT), ts(3.0)], EOT, BEG, 300).is_empty());
-        assert_eq!(last_timestamp(&[text("x")], BEG), None);
+        assert_eq!(last_timestamp(&[text("x")], EOT, BEG), None);
+        // Text after the only timestamp: decoded to the end, nothing left for a second pass.
+        assert_eq!(last_timestamp(&tokens, EOT, BEG), None);
+        assert_eq!(
+            last_timestamp(&[ts(0.0), text(" Yes."), special(EOT)], EOT, BEG),
+            None
+        );
+        assert_eq!(
+            last_timestamp(&[ts(0.0), text(" Yes."), ts(1.2), special(EOT)], EOT, BEG),
+            Some(120)
+        );
     }
 }
