@@ -3,7 +3,8 @@
 the same clips and the same thread count, in one run: espeak-ng speech of about 3, 8 and 20 s, and
 answers with thinking pauses (sentences joined by 1.5–2.5 s of silence, about 10, 20 and 30 s
 long) that a live end-pointer would have cut at the first pause. Prints time, word error rate and
-words heard per clip, and the speed ratio. Not a test.
+words heard per clip, and the speed ratio: without a prompt, and with the factory-worker role's
+English prompt as the app passes it (to both). Not a test.
 
     asr_bench.py KIOSK_BINARY MODELS_DIR CT2_MODEL_DIR [--threads 2] [--runs 5]
 
@@ -17,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import tomllib
 import time
 import wave
 from pathlib import Path
@@ -73,7 +75,8 @@ def wer(ref, hyp):
 def speak(tmp, stem, text, pad=(0.3, 0.3)):
     raw, wav = tmp / f"{stem}.raw.wav", tmp / f"{stem}.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", str(pad[0]), str(pad[1])],
+    # -D: no dither (it is random), so every run hears the same samples.
+    subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", str(pad[0]), str(pad[1])],
                    check=True)
     raw.unlink()
     return wav
@@ -119,12 +122,16 @@ def station(tmp, models_dir, threads, trim, model="whisper-tiny.en", split=True)
     return path
 
 
+# The app passes the role's `asr_prompt` to Whisper: the factory worker's, in English.
+ROLE_PROMPT = tomllib.loads((ROOT / "provisioning/examples/roles/factory-worker.toml").read_text())["asr_prompt"]["en"]
+
 KERNELS = re.compile(r"whisper CPU kernels kernels=(.*)")
 
 
-def ours(kiosk, st, clips, runs):
+def ours(kiosk, st, clips, runs, prompt=""):
     files = [str(c[0]) for c in clips.values() for _ in range(runs + 1)]
-    done = subprocess.run([kiosk, "transcribe", "--station", str(st), "--locale", "en", "--json", *files],
+    done = subprocess.run([kiosk, "transcribe", "--station", str(st), "--locale", "en", "--json",
+                           "--prompt", prompt, *files],
                           check=True, capture_output=True, text=True,
                           env={**os.environ, "RUST_LOG": "kiosk_perception::asr=info", "NO_COLOR": "1"})
     kernels = KERNELS.search(done.stderr)
@@ -142,7 +149,7 @@ def ours(kiosk, st, clips, runs):
 ours.kernels = None
 
 
-def faster(model_dir, clips, runs, threads, compute_type, vad=False):
+def faster(model_dir, clips, runs, threads, compute_type, vad=False, prompt=None):
     from faster_whisper import WhisperModel
     model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
     res = {}
@@ -153,7 +160,7 @@ def faster(model_dir, clips, runs, threads, compute_type, vad=False):
         for i in range(runs + 1):
             t = time.perf_counter()
             segments, _ = model.transcribe(audio, language="en", beam_size=1, vad_filter=vad,
-                                           condition_on_previous_text=False)
+                                           condition_on_previous_text=False, initial_prompt=prompt)
             text = " ".join(s.text.strip() for s in segments)
             if i:
                 times.append((time.perf_counter() - t) * 1000)
@@ -169,6 +176,27 @@ def cpu_times():
         return sum(ticks), ticks[7]
     except (OSError, ValueError, IndexError):
         return None
+
+
+def summary(title, clips, systems, ours_key, fws, show):
+    """Speed against faster-whisper's fastest setting, accuracy against its most accurate one
+    (they differ): the target is ≥ 2× faster and WER within 1 point, on every clip."""
+    print(f"\nOurs beside faster-whisper, {title}:")
+    print("| clip | ours (Q8_0, trimmed: the station default) | faster-whisper fastest | ratio (faster-whisper ÷ ours) "
+          "| WER ours | faster-whisper's lowest WER | target (≥ 2×, WER ≤ theirs + 1 pt) | words ours / theirs / said |")
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    for name, (_, ref, secs) in clips.items():
+        ours_ms, ours_text = systems[ours_key][name]
+        fast = min(fws, key=lambda k: systems[k][name][0])
+        acc = min(fws, key=lambda k: (wer(ref, systems[k][name][1]), systems[k][name][0]))
+        fw_ms, fw_wer, fw_text = systems[fast][name][0], wer(ref, systems[acc][name][1]), systems[acc][name][1]
+        ratio, our_wer = fw_ms / ours_ms, wer(ref, ours_text)
+        met = "met" if ratio >= 2 and our_wer <= fw_wer + 0.01 else "NOT met"
+        print(f"| {name} | {ours_ms:.0f} ms | {fw_ms:.0f} ms ({fast.removeprefix('faster-whisper ')}) | {ratio:.2f}× | "
+              f"{our_wer:.1%} | {fw_wer:.1%} ({acc.removeprefix('faster-whisper ')}) | {met} | "
+              f"{len(words(ours_text))} / {len(words(fw_text))} / {len(words(ref))} |")
+        if show:
+            print(f"  said:           {ref}\n  ours:           {ours_text}\n  faster-whisper: {fw_text}", file=sys.stderr)
 
 
 def main():
@@ -191,11 +219,15 @@ def main():
             "whisper-rs Q8_0, trimmed, long answers not split": ours(a.kiosk, station(tmp, a.models_dir, a.threads, True, q8, False), clips, a.runs),
             "whisper-rs f16, audio window trimmed": ours(a.kiosk, station(tmp, a.models_dir, a.threads, True), clips, a.runs),
             "whisper-rs f16, full 30 s window": ours(a.kiosk, station(tmp, a.models_dir, a.threads, False), clips, a.runs),
+            "whisper-rs Q8_0, trimmed, role prompt": ours(a.kiosk, station(tmp, a.models_dir, a.threads, True, q8), clips, a.runs, ROLE_PROMPT),
         }
         for ct in ("float32", "int8"):
             systems[f"faster-whisper {ct}"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, ct)
         # Its own Silero VAD filter drops the pauses before decoding, as ours does.
         systems["faster-whisper int8 vad_filter"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, "int8", True)
+        for ct in ("float32", "int8"):
+            systems[f"faster-whisper {ct}, role prompt"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, ct,
+                                                                  prompt=ROLE_PROMPT)
     print(f"ASR benchmark — Whisper tiny.en, {a.threads} threads, greedy, median of {a.runs} warm runs; "
           f"whisper-rs CPU kernels: {ours.kernels or 'unknown'}")
     print("| clip | system | time, ms | WER | words heard / said |")
@@ -205,25 +237,10 @@ def main():
             ms, text = res[name]
             print(f"| {name} ({secs:.1f} s) | {sys_name} | {ms:.0f} | {wer(ref, text):.1%} | "
                   f"{len(words(text))} / {len(words(ref))} |")
-    print()
-    # Speed against faster-whisper's fastest setting, accuracy against its most accurate one
-    # (they differ): the target is ≥ 2× faster and WER within 1 point, on every clip.
-    print("| clip | ours (Q8_0, trimmed: the station default) | faster-whisper fastest | ratio (faster-whisper ÷ ours) "
-          "| WER ours | faster-whisper's lowest WER | target (≥ 2×, WER ≤ theirs + 1 pt) | words ours / theirs / said |")
-    print("|---|---:|---:|---:|---:|---:|---|---|")
-    fws = [k for k in systems if k.startswith("faster")]
-    for name, (_, ref, secs) in clips.items():
-        ours_ms, ours_text = systems["whisper-rs Q8_0, audio window trimmed"][name]
-        fast = min(fws, key=lambda k: systems[k][name][0])
-        acc = min(fws, key=lambda k: (wer(ref, systems[k][name][1]), systems[k][name][0]))
-        fw_ms, fw_wer, fw_text = systems[fast][name][0], wer(ref, systems[acc][name][1]), systems[acc][name][1]
-        ratio, our_wer = fw_ms / ours_ms, wer(ref, ours_text)
-        met = "met" if ratio >= 2 and our_wer <= fw_wer + 0.01 else "NOT met"
-        print(f"| {name} | {ours_ms:.0f} ms | {fw_ms:.0f} ms ({fast.removeprefix('faster-whisper ')}) | {ratio:.2f}× | "
-              f"{our_wer:.1%} | {fw_wer:.1%} ({acc.removeprefix('faster-whisper ')}) | {met} | "
-              f"{len(words(ours_text))} / {len(words(fw_text))} / {len(words(ref))} |")
-        if a.show:
-            print(f"  said:           {ref}\n  ours:           {ours_text}\n  faster-whisper: {fw_text}", file=sys.stderr)
+    summary("without a prompt (as `kiosk transcribe` runs English)", clips, systems,
+            "whisper-rs Q8_0, audio window trimmed", [k for k in systems if k.startswith("faster") and "prompt" not in k], a.show)
+    summary(f"with the factory-worker role's prompt, as the app runs ({ROLE_PROMPT!r})", clips, systems,
+            "whisper-rs Q8_0, trimmed, role prompt", [k for k in systems if k.startswith("faster") and "prompt" in k], a.show)
     cpu_end = cpu_times()
     if cpu_start and cpu_end and cpu_end[0] > cpu_start[0]:
         steal = (cpu_end[1] - cpu_start[1]) / (cpu_end[0] - cpu_start[0])

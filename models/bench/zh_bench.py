@@ -75,7 +75,9 @@ def speak(tmp, stem, voice, text, speed, pitch):
     raw = tmp / f"{stem}.raw.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(raw), text], check=True)
     wav = tmp / f"{stem}.16k.wav"
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True)
+    # -D: no dither, so the set is the same on every run (dither is random, and base's output on
+    # this set swings by tens of CER points with it).
+    subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True)
     return read(wav)
 
 
