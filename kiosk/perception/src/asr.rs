@@ -313,11 +313,11 @@ fn failed(name: &str, detail: String) -> ModelError {
 /// One Whisper pass over `samples` on `state` with `threads` threads.
 ///
 /// Audio that fits in one window is decoded as a single segment and split at its timestamps
-/// ([`crate::timestamps`]; every segment opens with one, [`crate::first_timestamp`]): whisper.cpp would otherwise encode the window a second time to hear
-/// what follows the last timestamp, usually the last second of silence (and write
-/// "[BLANK_AUDIO]" or a stray word into it). When more than a second is left there and it holds
-/// sound at speech level, it gets a pass of its own, so words the decoder stopped short of are
-/// still heard. A pass over a trimmed window that came out as a repetition loop
+/// ([`crate::timestamps`]; every segment opens with one, [`crate::first_timestamp`]):
+/// whisper.cpp would otherwise encode the window a second time to hear what follows the last
+/// timestamp, usually the last second of silence (and write "[BLANK_AUDIO]" or a stray word into
+/// it). When more than a second is left there and it holds sound at speech level, it gets a pass
+/// of its own, so words the decoder stopped short of are still heard. A pass over a trimmed window that came out as a repetition loop
 /// ([`crate::hallucination::looped`]) is decoded again over the full window.
 fn run(
     ctx: &WhisperContext,

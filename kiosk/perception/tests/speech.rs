@@ -25,16 +25,31 @@ fn models() -> PathBuf {
 
 /// Speaks `text` with an espeak-ng voice into a 16 kHz mono WAV with silence around it.
 fn speak(dir: &Path, name: &str, voice: &str, text: &str, lead_s: f32, tail_s: f32) -> PathBuf {
+    speak_at(dir, name, voice, text, 150, lead_s, tail_s)
+}
+
+/// `speak` at `wpm` words a minute. Without sox's random dither (`-D`), so the audio is the same
+/// on every run: Whisper's repetition loops depend on the exact samples.
+fn speak_at(
+    dir: &Path,
+    name: &str,
+    voice: &str,
+    text: &str,
+    wpm: u32,
+    lead_s: f32,
+    tail_s: f32,
+) -> PathBuf {
     let raw = dir.join(format!("{name}.raw.wav"));
     let out = dir.join(format!("{name}.wav"));
     let ok = Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "150", "-w"])
+        .args(["-v", voice, "-s", &wpm.to_string(), "-w"])
         .arg(&raw)
         .arg(text)
         .status()
         .expect("espeak-ng (apt-get install espeak-ng)");
     assert!(ok.success());
     let ok = Command::new("sox")
+        .arg("-D")
         .arg(&raw)
         .args(["-r", "16000", "-c", "1", "-b", "16"])
         .arg(&out)
@@ -413,30 +428,6 @@ fn an_answer_with_thinking_pauses_is_heard_to_its_end() {
     );
 }
 
-/// Speaks `text` like `speak`, at `wpm` words a minute, without sox's random dither, so the
-/// audio is the same on every run (the loops below depend on the exact samples).
-fn speak_exact(dir: &Path, name: &str, text: &str, wpm: u32) -> PathBuf {
-    let raw = dir.join(format!("{name}.raw.wav"));
-    let out = dir.join(format!("{name}.wav"));
-    let ok = Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", &wpm.to_string(), "-w"])
-        .arg(&raw)
-        .arg(text)
-        .status()
-        .expect("espeak-ng");
-    assert!(ok.success());
-    let ok = Command::new("sox")
-        .arg("-D")
-        .arg(&raw)
-        .args(["-r", "16000", "-c", "1", "-b", "16"])
-        .arg(&out)
-        .args(["pad", "0.3", "0.3"])
-        .status()
-        .expect("sox");
-    assert!(ok.success());
-    out
-}
-
 #[test]
 fn the_roles_prompt_neither_repeats_nor_garbles_short_answers() {
     let _g = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
@@ -466,7 +457,15 @@ fn the_roles_prompt_neither_repeats_nor_garbles_short_answers() {
         .iter()
         .enumerate()
         {
-            let wav = speak_exact(dir.path(), &format!("{wpm}-{i}"), said, wpm);
+            let wav = speak_at(
+                dir.path(),
+                &format!("{wpm}-{i}"),
+                "en-us",
+                said,
+                wpm,
+                0.3,
+                0.3,
+            );
             let samples = read_wav(&wav).expect("wav");
             let heard = hear(
                 &mut vad,
