@@ -77,7 +77,7 @@ demo_clips() {
     mkdir -p "$out/en" "$out/zh-CN"
     speak() { # voice file text
         espeak-ng -v "$1" -s 150 -w "$2.raw.wav" "$3"
-        sox "$2.raw.wav" -r 16000 -c 1 -b 16 "$2" pad 0.6 1.6
+        sox -D "$2.raw.wav" -r 16000 -c 1 -b 16 "$2" pad 0.6 1.6
         rm -f "$2.raw.wav"
     }
     speak en-us "$out/en/0-check.wav" "Hello, can you hear me?"

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """ASR benchmark: the kiosk's whisper-rs against faster-whisper on the same Whisper tiny.en weights,
 the same clips and the same thread count, in one run: espeak-ng speech of about 3, 8 and 20 s, and
-answers with thinking pauses (sentences joined by 1.5–2.5 s of silence, about 10, 20 and 30 s
-long) that a live end-pointer would have cut at the first pause. Prints time, word error rate and
-words heard per clip, and the speed ratio: without a prompt, and with the factory-worker role's
-English prompt as the app passes it (to both). Not a test.
+twelve answers with thinking pauses (sentences joined by 1.5–2.5 s of silence, about 10, 20 and
+30 s long, four of each, in four voices and speeds) that a live end-pointer would have cut at the
+first pause. Prints time, word error rate (after Whisper's English normalisation of contractions
+and numbers) and words heard per clip, then per length the total time, the speed ratio and the WER
+over all of that length's words: without a prompt, and with the factory-worker role's English
+prompt as the app passes it (to both). Not a test.
 
     asr_bench.py KIOSK_BINARY MODELS_DIR CT2_MODEL_DIR [--threads 2] [--runs 5]
 
@@ -34,7 +36,8 @@ CLIPS = {
             "assembly line and later in quality inspection. I am used to night shifts and I always "
             "follow the safety rules.",
 }
-# Answers with pauses: (name, sentences, pauses between them in seconds).
+# Answers with pauses: (name, sentences, pauses between them in seconds), in espeak-ng's default
+# American voice at 150 wpm.
 PAUSED = [
     ("10 s paused", ["I want a stable job close to home.", "I have worked in a shop before.",
                      "Evenings suit me best."], [2.0, 1.5]),
@@ -49,11 +52,63 @@ PAUSED = [
                      "I also helped to train new workers."],
      [1.5, 2.5, 2.0, 1.8]),
 ]
+# More answers with pauses, other words in other voices (espeak-ng voice, wpm, pitch 0–99): one
+# word decides a short answer's WER, so each length is judged on four answers.
+VOICES = [
+    ("British, female", "en-gb-x-rp+f3", 140, 60, [
+        (["I am a nurse and I like to care for people.", "I have worked nights in a care home.",
+          "I can come in on Sundays."], [1.8, 2.2]),
+        (["I left my last job because the shop closed down.", "I sold phones and helped customers choose a plan.",
+          "My manager said I was always on time.", "I would like a full time job."], [2.0, 1.6, 2.4]),
+        (["I have driven a delivery van for four years.", "Before that I stacked shelves in a supermarket at night.",
+          "I know how to use a hand scanner and a pallet truck.", "I do not mind lifting heavy boxes.",
+          "I would like to stay with one company for a long time.",
+          "My last manager would give me a good reference."], [1.6, 2.3, 1.9, 2.1, 1.7]),
+    ]),
+    ("American, faster", "en-us+m3", 165, 40, [
+        (["Yes, I can work two shifts.", "I have a bike, so I can get here early.",
+          "I am free from Monday to Friday."], [1.5, 2.4]),
+        (["I worked in a bakery for two years.", "I started at five in the morning and cleaned the machines.",
+          "I learned to keep the floor safe and dry.", "I want to learn more about food safety."], [2.2, 1.7, 2.0]),
+        (["At my last job I packed parcels in a large warehouse.", "We had to meet a target every hour.",
+          "I was often the fastest on my team.", "Sometimes I trained the new people on the scanner.",
+          "I am looking for a job with more regular hours.", "I can also stay late on Fridays when the shop is busy.",
+          "My sister works here and she says the team is kind."], [1.9, 1.5, 2.5, 1.8, 2.2, 1.6]),
+    ]),
+    ("Scottish, slower", "en-gb-scotland", 135, 50, [
+        (["I finished school last summer.", "I helped my uncle in his small shop.",
+          "I am good with numbers."], [2.1, 1.7]),
+        (["I have cleaned offices in the evening for a year.", "I always check my work before I leave.",
+          "I can follow a checklist and I ask when I am not sure.", "I live ten minutes away."], [1.6, 2.3, 1.9]),
+        (["I want to work in a factory because I like to make things.", "At school I enjoyed working with tools.",
+          "Last year I did a short course on machine safety.", "I am patient and I work well in a team.",
+          "I can start as soon as you need me.", "My friend works here and she says it is a good place."],
+         [2.4, 1.8, 2.0, 1.5, 2.2]),
+    ]),
+]
+for _label, _voice, _wpm, _pitch, _answers in VOICES:
+    for _secs, (_sentences, _pauses) in zip((10, 20, 30), _answers):
+        PAUSED.append((f"{_secs} s paused, {_label}", _sentences, _pauses, (_voice, _wpm, _pitch)))
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Whisper's English normalisation before WER (part of OpenAI's EnglishTextNormalizer), on both
+# sides: contractions written out and numbers up to twenty as words, so "I'm" for "I am" or "2"
+# for "two" is not counted as a recognition error.
+CONTRACTIONS = [(r"\bwon't\b", "will not"), (r"\bcan't\b", "can not"), (r"\blet's\b", "let us"),
+                (r"n't\b", " not"), (r"'re\b", " are"), (r"'s\b", " is"), (r"'d\b", " would"),
+                (r"'ll\b", " will"), (r"'ve\b", " have"), (r"'m\b", " am")]
+NUMBERS = dict(enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+                         "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()))
+
+
 def words(s):
-    return re.sub(r"[^a-z0-9' ]", " ", s.lower()).replace("'", "").split()
+    s = s.lower().replace("\u2019", "'")
+    for pattern, full in CONTRACTIONS:
+        s = re.sub(pattern, full, s)
+    out = re.sub(r"[^a-z0-9' ]", " ", s).replace("'", "").split()
+    return [NUMBERS.get(int(w), w) if w.isdigit() else w for w in out]
 
 
 def distance(r, h):
@@ -72,9 +127,10 @@ def wer(ref, hyp):
     return distance(r, h) / max(1, len(r))
 
 
-def speak(tmp, stem, text, pad=(0.3, 0.3)):
+def speak(tmp, stem, text, pad=(0.3, 0.3), voice=("en-us", 150, 50)):
     raw, wav = tmp / f"{stem}.raw.wav", tmp / f"{stem}.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice[0], "-s", str(voice[1]), "-p", str(voice[2]), "-w", str(raw), text],
+                   check=True)
     # -D: no dither (it is random), so every run hears the same samples.
     subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", str(pad[0]), str(pad[1])],
                    check=True)
@@ -92,19 +148,19 @@ def make_clips(tmp):
     for name, text in CLIPS.items():
         wav = speak(tmp, name[:-2], text)
         out[name] = (wav, text, seconds_of(wav))
-    for name, sentences, pauses in PAUSED:
-        stem = name.replace(" ", "-")
-        parts = [str(speak(tmp, f"{stem}-{i}", s, (0.3 if i == 0 else 0, 0))) for i, s in enumerate(sentences)]
+    for name, sentences, pauses, *voice in PAUSED:
+        stem = re.sub(r"[^a-z0-9]+", "-", name.lower())
+        parts = [str(speak(tmp, f"{stem}-{i}", s, (0.3 if i == 0 else 0, 0), *voice)) for i, s in enumerate(sentences)]
         args = []
         for i, part in enumerate(parts):
             args.append(part)
             if i < len(pauses):
                 gap = tmp / f"{stem}-gap{i}.wav"
-                subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(gap), "trim", "0", str(pauses[i])],
+                subprocess.run(["sox", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(gap), "trim", "0", str(pauses[i])],
                                check=True)
                 args.append(str(gap))
         wav = tmp / f"{stem}.wav"
-        subprocess.run(["sox", *args, str(wav), "pad", "0", "0.3"], check=True)
+        subprocess.run(["sox", "-D", *args, str(wav), "pad", "0", "0.3"], check=True)
         out[name] = (wav, " ".join(sentences), seconds_of(wav))
     return out
 
@@ -178,25 +234,47 @@ def cpu_times():
         return None
 
 
+def length_class(name):
+    """The clips a summary row adds up: each single answer alone, the paused ones by length."""
+    return name.split(",")[0]
+
+
 def summary(title, clips, systems, ours_key, fws, show):
-    """Speed against faster-whisper's fastest setting, accuracy against its most accurate one
-    (they differ): the target is ≥ 2× faster and WER within 1 point, on every clip."""
+    """Per length: our total time against faster-whisper's fastest setting, our WER (word errors
+    over words said, all of the length's answers together) against its most accurate setting
+    (they differ). The target is ≥ 2× faster and WER within 1 point, on every length."""
     print(f"\nOurs beside faster-whisper, {title}:")
-    print("| clip | ours (Q8_0, trimmed: the station default) | faster-whisper fastest | ratio (faster-whisper ÷ ours) "
+    print("| answers | ours (Q8_0, trimmed: the station default) | faster-whisper fastest | ratio (faster-whisper ÷ ours) "
           "| WER ours | faster-whisper's lowest WER | target (≥ 2×, WER ≤ theirs + 1 pt) | words ours / theirs / said |")
     print("|---|---:|---:|---:|---:|---:|---|---|")
-    for name, (_, ref, secs) in clips.items():
-        ours_ms, ours_text = systems[ours_key][name]
-        fast = min(fws, key=lambda k: systems[k][name][0])
-        acc = min(fws, key=lambda k: (wer(ref, systems[k][name][1]), systems[k][name][0]))
-        fw_ms, fw_wer, fw_text = systems[fast][name][0], wer(ref, systems[acc][name][1]), systems[acc][name][1]
-        ratio, our_wer = fw_ms / ours_ms, wer(ref, ours_text)
+    classes = {}
+    for name in clips:
+        classes.setdefault(length_class(name), []).append(name)
+
+    def totals(system, names):
+        ms = sum(systems[system][n][0] for n in names)
+        errors = sum(distance(words(clips[n][1]), words(systems[system][n][1])) for n in names)
+        heard = sum(len(words(systems[system][n][1])) for n in names)
+        return ms, errors, heard
+
+    for label, names in classes.items():
+        said = sum(len(words(clips[n][1])) for n in names)
+        secs = sum(clips[n][2] for n in names)
+        ours_ms, ours_err, ours_heard = totals(ours_key, names)
+        fast = min(fws, key=lambda k: totals(k, names)[0])
+        acc = min(fws, key=lambda k: (totals(k, names)[1], totals(k, names)[0]))
+        fw_ms = totals(fast, names)[0]
+        _, fw_err, fw_heard = totals(acc, names)
+        ratio, our_wer, fw_wer = fw_ms / ours_ms, ours_err / said, fw_err / said
         met = "met" if ratio >= 2 and our_wer <= fw_wer + 0.01 else "NOT met"
-        print(f"| {name} | {ours_ms:.0f} ms | {fw_ms:.0f} ms ({fast.removeprefix('faster-whisper ')}) | {ratio:.2f}× | "
-              f"{our_wer:.1%} | {fw_wer:.1%} ({acc.removeprefix('faster-whisper ')}) | {met} | "
-              f"{len(words(ours_text))} / {len(words(fw_text))} / {len(words(ref))} |")
+        what = f"{label} ({secs:.1f} s)" if len(names) == 1 else f"{label}: {len(names)} answers, {secs:.0f} s"
+        print(f"| {what} | {ours_ms:.0f} ms | {fw_ms:.0f} ms ({fast.removeprefix('faster-whisper ')}) | {ratio:.2f}× | "
+              f"{our_wer:.1%} ({ours_err}) | {fw_wer:.1%} ({fw_err}, {acc.removeprefix('faster-whisper ')}) | {met} | "
+              f"{ours_heard} / {fw_heard} / {said} |")
         if show:
-            print(f"  said:           {ref}\n  ours:           {ours_text}\n  faster-whisper: {fw_text}", file=sys.stderr)
+            for n in names:
+                print(f"  {n}\n  said:           {clips[n][1]}\n  ours:           {systems[ours_key][n][1]}\n"
+                      f"  faster-whisper: {systems[acc][n][1]}", file=sys.stderr)
 
 
 def main():

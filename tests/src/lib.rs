@@ -248,7 +248,9 @@ pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
         .arg(text)
         .status();
     assert!(ok.expect("espeak-ng (apt-get install espeak-ng)").success());
+    // -D: no dither (it is random), so every run hears the same samples.
     let ok = Command::new("sox")
+        .arg("-D")
         .arg(&raw)
         .args(["-r", "16000", "-c", "1", "-b", "16"])
         .arg(&out)

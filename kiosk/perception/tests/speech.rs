@@ -349,7 +349,7 @@ fn join(dir: &Path, name: &str, parts: &[PathBuf], gaps: &[f32]) -> PathBuf {
             let gap = dir.join(format!("{name}-gap{i}.wav"));
             assert!(
                 Command::new("sox")
-                    .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
+                    .args(["-D", "-n", "-r", "16000", "-c", "1", "-b", "16"])
                     .arg(&gap)
                     .args(["trim", "0", &g.to_string()])
                     .status()
@@ -362,6 +362,7 @@ fn join(dir: &Path, name: &str, parts: &[PathBuf], gaps: &[f32]) -> PathBuf {
     let out = dir.join(format!("{name}.wav"));
     assert!(
         Command::new("sox")
+            .arg("-D")
             .args(&args)
             .arg(&out)
             .status()
