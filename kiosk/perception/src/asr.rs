@@ -313,12 +313,13 @@ fn failed(name: &str, detail: String) -> ModelError {
 /// One Whisper pass over `samples` on `state` with `threads` threads.
 ///
 /// Audio that fits in one window is decoded as a single segment and split at its timestamps
-/// ([`crate::timestamps`]; every segment opens with one, [`crate::first_timestamp`]):
+/// ([`crate::timestamps`]; every segment opens with one, [`crate::decoder_rules`]):
 /// whisper.cpp would otherwise encode the window a second time to hear what follows the last
 /// timestamp, usually the last second of silence (and write "[BLANK_AUDIO]" or a stray word into
 /// it). When more than a second is left there and it holds sound at speech level, it gets a pass
-/// of its own, so words the decoder stopped short of are still heard. A pass over a trimmed window that came out as a repetition loop
-/// ([`crate::hallucination::looped`]) is decoded again over the full window.
+/// of its own, so words the decoder stopped short of are still heard. A pass over a trimmed
+/// window that came out as a repetition loop ([`crate::hallucination::looped`]; the decoder
+/// stops one at its third copy) is decoded again over a window 5 s longer.
 fn run(
     ctx: &WhisperContext,
     state: &mut WhisperState,
@@ -327,25 +328,30 @@ fn run(
     opts: &AsrOptions,
     threads: usize,
 ) -> Result<Vec<Segment>, ModelError> {
-    let (mut out, mut stopped_cs) = pass(ctx, state, name, samples, opts, threads)?;
+    let (mut out, mut stopped_cs) = pass(ctx, state, name, samples, opts, threads, 0.0)?;
     if opts.trim_audio_ctx && crate::hallucination::looped(&out) {
         // A trimmed window, above all after a prompt, sometimes sends tiny.en into a loop that
-        // the full window does not (measured: 3 of 12 short answers with the English role
-        // prompt). Decode once more over the full window; it costs time only then.
+        // a longer window does not (measured: 3 of 12 short answers with the English role
+        // prompt). Decode once more over a window [`LOOP_RETRY_MARGIN_S`] longer than the
+        // answer; it costs time only then.
         tracing::debug!(
             model = name,
-            "repetition loop in a trimmed window: decoding again over the full window"
+            "repetition loop in a trimmed window: decoding again over a longer one"
         );
-        let full = AsrOptions {
-            trim_audio_ctx: false,
-            ..opts.clone()
-        };
-        (out, stopped_cs) = pass(ctx, state, name, samples, &full, threads)?;
+        (out, stopped_cs) = pass(
+            ctx,
+            state,
+            name,
+            samples,
+            opts,
+            threads,
+            LOOP_RETRY_MARGIN_S,
+        )?;
     }
     let from = stopped_cs.map_or(samples.len(), |cs| (cs as usize * RATE as usize) / 100);
     if samples.len().saturating_sub(from) >= RATE as usize && speech_after(samples, from) {
         let offset = (from as u64 * 1000 / u64::from(RATE)) as u32;
-        let (more, _) = pass(ctx, state, name, &samples[from..], opts, threads)?;
+        let (more, _) = pass(ctx, state, name, &samples[from..], opts, threads, 0.0)?;
         out.extend(more.into_iter().map(|mut s| {
             s.start_ms += offset;
             s.end_ms += offset;
@@ -355,6 +361,11 @@ fn run(
     Ok(crate::hallucination::screen(out, &opts.language))
 }
 
+/// How much longer than the answer the window is when a trimmed pass looped: 5 s ended every
+/// loop the full 30 s window ended, with the same words, in a fraction of its time (2 s did not:
+/// "Yes, two shifts are no problem." still came three times).
+pub const LOOP_RETRY_MARGIN_S: f32 = 5.0;
+
 /// The most tokens a pass over `seconds` of audio may write: 16 plus 15 a second, twice what
 /// the fastest speakers need (about 7 words or Chinese characters a second, some of them two
 /// tokens) but far short of a repetition loop's hundreds.
@@ -363,7 +374,8 @@ pub fn max_tokens_for(seconds: f32) -> i32 {
 }
 
 /// One call of whisper.cpp: the segments, and where decoding stopped (centiseconds) when the
-/// audio fit in one window.
+/// audio fit in one window. A trimmed window runs `margin_s` seconds past the answer's end, on
+/// top of [`audio_ctx_for`]'s half second.
 fn pass(
     ctx: &WhisperContext,
     state: &mut WhisperState,
@@ -371,6 +383,7 @@ fn pass(
     samples: &[f32],
     opts: &AsrOptions,
     threads: usize,
+    margin_s: f32,
 ) -> Result<(Vec<Segment>, Option<i64>), ModelError> {
     let mut p = FullParams::new(if opts.beam_size > 1 {
         SamplingStrategy::BeamSearch {
@@ -392,7 +405,7 @@ fn pass(
         p.set_temperature_inc(0.0);
     }
     p.set_suppress_blank(true);
-    crate::first_timestamp::require(&mut p);
+    crate::decoder_rules::require(&mut p);
     let prompt = match &opts.prompt {
         // An empty prompt: explicitly none.
         Some(prompt) if prompt.is_empty() => None,
@@ -415,8 +428,8 @@ fn pass(
         samples
     };
     let seconds = audio.len() as f32 / RATE as f32;
-    if opts.trim_audio_ctx && seconds < 29.0 {
-        p.set_audio_ctx(audio_ctx_for(seconds));
+    if opts.trim_audio_ctx && seconds + margin_s < 29.0 {
+        p.set_audio_ctx(audio_ctx_for(seconds + margin_s));
     }
     let one_window = seconds < 29.0;
     p.set_single_segment(one_window);

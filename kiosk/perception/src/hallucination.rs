@@ -9,6 +9,8 @@
 use kiosk_screening::Segment;
 use kiosk_screening::text::is_cjk;
 
+use crate::decoder_rules::LOOP_COPIES;
+
 /// Phrases of the subtitle credits Whisper's multilingual models write into silence and noise
 /// (simplified: transcripts are converted before this check).
 const CREDITS: &[&str] = &[
@@ -68,20 +70,58 @@ pub fn without_annotations(text: &str) -> String {
 const UNITS_PER_SECOND: f32 = 7.0;
 
 /// `text` heard in `ms` milliseconds, with Whisper's repetition loops undone: a sentence that
-/// follows an identical one is dropped, but only when the text is too fast to have been said,
-/// so a candidate who really says "Yes. Yes." keeps both.
+/// follows an identical one is dropped when the text is too fast to have been said, and a
+/// clause of two words or more that comes three times or more in a row keeps one copy (the
+/// decoder stops a loop at its third copy, [`crate::decoder_rules`]). A candidate who really
+/// says "Yes. Yes." or "no, no, no" keeps them.
 pub fn without_loops(text: &str, ms: u32) -> String {
-    if !too_fast(text, ms) {
+    let text = if too_fast(text, ms) {
+        collapse(text, &sentences(text), 2, 0)
+    } else {
+        text.to_string()
+    };
+    collapse(&text, &clauses(&text), LOOP_COPIES, 2)
+}
+
+/// `text`, cut into `pieces`, with every run of `min_run` or more identical pieces (of at least
+/// `min_units` speech units) kept once; `text` itself when there is none.
+fn collapse(text: &str, pieces: &[&str], min_run: usize, min_units: usize) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < pieces.len() {
+        let run = pieces[i..]
+            .iter()
+            .take_while(|p| same_words(p, pieces[i]))
+            .count();
+        let keep = if run >= min_run && units(pieces[i]) >= min_units {
+            1
+        } else {
+            run
+        };
+        kept.extend(&pieces[i..i + keep]);
+        i += run;
+    }
+    if kept.len() == pieces.len() {
         return text.to_string();
     }
-    let mut kept: Vec<&str> = Vec::new();
-    for sentence in sentences(text) {
-        let same = kept.last().is_some_and(|last| same_words(last, sentence));
-        if !same {
-            kept.push(sentence);
+    let mut out = String::new();
+    for piece in kept.iter().map(|p| p.trim()) {
+        // Chinese runs on without spaces; English words are spaced.
+        if out
+            .chars()
+            .last()
+            .is_some_and(|c| !is_cjk(c) && !is_full_width_mark(c))
+        {
+            out.push(' ');
         }
+        out.push_str(piece);
     }
-    kept.iter().map(|s| s.trim()).collect::<Vec<_>>().join(" ")
+    out
+}
+
+/// Chinese punctuation, which no space follows.
+fn is_full_width_mark(c: char) -> bool {
+    matches!(c, '，' | '。' | '！' | '？' | '；' | '、' | '：')
 }
 
 /// Whether Whisper's output looks like a repetition loop, worth decoding again another way: a
@@ -115,10 +155,23 @@ fn too_fast(text: &str, ms: u32) -> bool {
 
 /// `text` cut after each sentence's end mark, marks kept.
 fn sentences(text: &str) -> Vec<&str> {
+    cut_after(text, &['.', '?', '!', '。', '？', '！'])
+}
+
+/// `text` cut after each sentence's end mark and each comma or semicolon, marks kept.
+fn clauses(text: &str) -> Vec<&str> {
+    cut_after(
+        text,
+        &['.', '?', '!', '。', '？', '！', ',', '，', ';', '；', '、'],
+    )
+}
+
+/// `text` cut after each of `marks`, marks kept; no piece is blank.
+fn cut_after<'a>(text: &'a str, marks: &[char]) -> Vec<&'a str> {
     let mut out = Vec::new();
     let mut start = 0;
     for (i, c) in text.char_indices() {
-        if matches!(c, '.' | '?' | '!' | '。' | '？' | '！') {
+        if marks.contains(&c) {
             let end = i + c.len_utf8();
             if !text[start..end].trim().is_empty() {
                 out.push(&text[start..end]);
@@ -205,6 +258,33 @@ mod tests {
         assert_eq!(without_loops(looped, 1913), "I can work in a shop before.");
         // Said slowly enough to be real: kept.
         assert_eq!(without_loops("Yes. Yes.", 3000), "Yes. Yes.");
+        // Three times in a row, where the decoder stops a loop: one copy, however slow.
+        assert_eq!(
+            without_loops(
+                "I am a nurse. I can come in on Sundays. I can come in on Sundays. \
+                 I can come in on Sundays.",
+                12_000
+            ),
+            "I am a nurse. I can come in on Sundays."
+        );
+        assert_eq!(
+            without_loops("I can start. I can start. I can start", 9000),
+            "I can start."
+        );
+        assert_eq!(without_loops("No. No. No.", 3000), "No. No. No.");
+        assert_eq!(
+            without_loops("no, no, no, I can't.", 3000),
+            "no, no, no, I can't."
+        );
+        // Chinese loops run on with commas.
+        assert_eq!(
+            without_loops("我一会来找你,我一会来找你,我一会来找你。", 9000),
+            "我一会来找你,"
+        );
+        assert_eq!(
+            without_loops("车间，夜班，夜班，夜班，夜班", 9000),
+            "车间，夜班，"
+        );
         // Fast but not a loop: nothing to drop.
         let fast = "One two three four five six seven eight nine ten.";
         assert_eq!(without_loops(fast, 1000), fast);

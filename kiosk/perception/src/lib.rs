@@ -4,9 +4,9 @@
 pub mod asr;
 pub mod audio;
 pub mod camera;
+pub mod decoder_rules;
 pub mod ears;
 pub mod face;
-pub mod first_timestamp;
 pub mod hallucination;
 pub mod listen;
 pub mod mic;
