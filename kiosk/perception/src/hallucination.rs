@@ -116,7 +116,9 @@ fn collapse(text: &str, pieces: &[&str], min_run: usize, min_units: usize) -> St
         }
         out.push_str(piece);
     }
-    out
+    // A loop cut at a comma leaves one at the end.
+    out.trim_end_matches([',', '，', ';', '；', '、'])
+        .to_string()
 }
 
 /// Chinese punctuation, which no space follows.
@@ -279,11 +281,11 @@ mod tests {
         // Chinese loops run on with commas.
         assert_eq!(
             without_loops("我一会来找你,我一会来找你,我一会来找你。", 9000),
-            "我一会来找你,"
+            "我一会来找你"
         );
         assert_eq!(
             without_loops("车间，夜班，夜班，夜班，夜班", 9000),
-            "车间，夜班，"
+            "车间，夜班"
         );
         // Fast but not a loop: nothing to drop.
         let fast = "One two three four five six seven eight nine ten.";
