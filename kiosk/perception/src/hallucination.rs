@@ -71,15 +71,16 @@ const UNITS_PER_SECOND: f32 = 7.0;
 
 /// `text` heard in `ms` milliseconds, with Whisper's repetition loops undone: a sentence that
 /// follows an identical one is dropped when the text is too fast to have been said, and a
-/// clause of two words or more that comes three times or more in a row keeps one copy (the
-/// decoder stops a loop at its third copy, [`crate::decoder_rules`]). A candidate who really
-/// says "Yes. Yes." or "no, no, no" keeps them.
+/// sentence or clause of two words or more that comes three times or more in a row keeps one
+/// copy (the decoder stops a loop at its third copy, [`crate::decoder_rules`]). A candidate who
+/// really says "Yes. Yes." or "no, no, no" keeps them.
 pub fn without_loops(text: &str, ms: u32) -> String {
     let text = if too_fast(text, ms) {
         collapse(text, &sentences(text), 2, 0)
     } else {
         text.to_string()
     };
+    let text = collapse(&text, &sentences(&text), LOOP_COPIES, 2);
     collapse(&text, &clauses(&text), LOOP_COPIES, 2)
 }
 
@@ -272,6 +273,10 @@ mod tests {
         assert_eq!(
             without_loops("I can start. I can start. I can start", 9000),
             "I can start."
+        );
+        assert_eq!(
+            without_loops(&"Yes, two shifts are no problem. ".repeat(3), 9000),
+            "Yes, two shifts are no problem."
         );
         assert_eq!(without_loops("No. No. No.", 3000), "No. No. No.");
         assert_eq!(
