@@ -261,10 +261,11 @@ def summary(title, clips, systems, ours_key, fws, show):
         said = sum(len(words(clips[n][1])) for n in names)
         secs = sum(clips[n][2] for n in names)
         ours_ms, ours_err, ours_heard = totals(ours_key, names)
-        fast = min(fws, key=lambda k: totals(k, names)[0])
-        acc = min(fws, key=lambda k: (totals(k, names)[1], totals(k, names)[0]))
-        fw_ms = totals(fast, names)[0]
-        _, fw_err, fw_heard = totals(acc, names)
+        theirs = {k: totals(k, names) for k in fws}
+        fast = min(fws, key=lambda k: theirs[k][0])
+        acc = min(fws, key=lambda k: (theirs[k][1], theirs[k][0]))
+        fw_ms = theirs[fast][0]
+        _, fw_err, fw_heard = theirs[acc]
         ratio, our_wer, fw_wer = fw_ms / ours_ms, ours_err / said, fw_err / said
         met = "met" if ratio >= 2 and our_wer <= fw_wer + 0.01 else "NOT met"
         what = f"{label} ({secs:.1f} s)" if len(names) == 1 else f"{label}: {len(names)} answers, {secs:.0f} s"
