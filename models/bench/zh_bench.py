@@ -4,7 +4,8 @@ Chinese set made as hard as espeak-ng allows — two voices (Chinese characters 
 pinyin), several speeds and pitches, room noise mixed in at 10–20 dB SNR, answers with thinking
 pauses and colloquial phrasing from the lexicon — once per recognition lever, in one run:
 the prompt (none, general, the role's), temperature fallback, beam size, suppressing non-speech
-tokens and trimming the audio window; with each lever's peak memory. Not a test.
+tokens, trimming the audio window and flash attention; with each lever's peak memory. Not a
+test.
 
     zh_bench.py KIOSK_BINARY MODELS_DIR
 
@@ -164,6 +165,8 @@ def main():
             ("role prompt, beam 5", {**base, "beam_size_zh": 5}, role_prompt),
             ("role prompt, non-speech tokens suppressed", {**base, "suppress_non_speech_zh": True}, role_prompt),
             ("role prompt, audio window trimmed", {**base, "trim_audio_ctx_zh": True}, role_prompt),
+            ("role prompt, flash attention", {**base, "flash_attn": True}, role_prompt),
+            ("role prompt, flash attention, window trimmed", {**base, "flash_attn": True, "trim_audio_ctx_zh": True}, role_prompt),
         ]
         rows = []
         for i, (name, speech, prompt) in enumerate(levers):
