@@ -184,8 +184,8 @@ def main():
               f"and a clean set of {len(clean_set)} single answers in {len(CLEAN_VOICES)} voices", file=sys.stderr)
         base = dict(trim_audio_ctx_zh=False, temperature_fallback_zh=True, beam_size_zh=1, suppress_non_speech_zh=False)
         levers = [
-            ("no prompt (as `transcribe` was)", base, ""),
-            ("general prompt (`transcribe` default now)", base, None),
+            ("no prompt", base, ""),
+            ("general prompt (`transcribe` without a role)", base, None),
             ("role prompt (the app)", base, role_prompt),
             ("role prompt, no temperature fallback", {**base, "temperature_fallback_zh": False}, role_prompt),
             ("role prompt, beam 5", {**base, "beam_size_zh": 5}, role_prompt),
