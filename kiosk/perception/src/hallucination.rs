@@ -118,8 +118,7 @@ fn collapse(text: &str, pieces: &[&str], min_run: usize, min_units: usize) -> St
         out.push_str(piece);
     }
     // A loop cut at a comma leaves one at the end.
-    out.trim_end_matches([',', '，', ';', '；', '、'])
-        .to_string()
+    out.trim_end_matches(CLAUSE_MARKS).to_string()
 }
 
 /// Chinese punctuation, which no space follows.
@@ -156,25 +155,30 @@ fn too_fast(text: &str, ms: u32) -> bool {
     units(text) as f32 > UNITS_PER_SECOND * ms.max(1) as f32 / 1000.0
 }
 
+/// Marks that end a sentence.
+const SENTENCE_MARKS: [char; 6] = ['.', '?', '!', '。', '？', '！'];
+
+/// Marks that end a clause inside a sentence: commas and semicolons.
+const CLAUSE_MARKS: [char; 5] = [',', '，', ';', '；', '、'];
+
 /// `text` cut after each sentence's end mark, marks kept.
 fn sentences(text: &str) -> Vec<&str> {
-    cut_after(text, &['.', '?', '!', '。', '？', '！'])
+    cut_after(text, |c| SENTENCE_MARKS.contains(&c))
 }
 
 /// `text` cut after each sentence's end mark and each comma or semicolon, marks kept.
 fn clauses(text: &str) -> Vec<&str> {
-    cut_after(
-        text,
-        &['.', '?', '!', '。', '？', '！', ',', '，', ';', '；', '、'],
-    )
+    cut_after(text, |c| {
+        SENTENCE_MARKS.contains(&c) || CLAUSE_MARKS.contains(&c)
+    })
 }
 
-/// `text` cut after each of `marks`, marks kept; no piece is blank.
-fn cut_after<'a>(text: &'a str, marks: &[char]) -> Vec<&'a str> {
+/// `text` cut after each character that is a `mark`, marks kept; no piece is blank.
+fn cut_after(text: &str, mark: impl Fn(char) -> bool) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     for (i, c) in text.char_indices() {
-        if marks.contains(&c) {
+        if mark(c) {
             let end = i + c.len_utf8();
             if !text[start..end].trim().is_empty() {
                 out.push(&text[start..end]);
