@@ -6,7 +6,9 @@ twelve answers with thinking pauses (sentences joined by 1.5–2.5 s of silence,
 first pause. Prints time, word error rate (after Whisper's English normalisation of contractions
 and numbers) and words heard per clip, then per length the total time, the speed ratio and the WER
 over all of that length's words: without a prompt, and with the factory-worker role's English
-prompt as the app passes it (to both). Not a test.
+prompt as the app passes it (to both). Last, faster-whisper's own engine over windows trimmed as
+ours are (answer + 0.5 s and longer, up to its full 30 s): what the trimmed window costs, apart
+from what the engine does. Not a test.
 
     asr_bench.py KIOSK_BINARY MODELS_DIR CT2_MODEL_DIR [--threads 2] [--runs 5]
 
@@ -224,6 +226,50 @@ def faster(model_dir, clips, runs, threads, compute_type, vad=False, prompt=None
     return res
 
 
+# How far past the answer's end the window reaches in the sweep: our trimmed window's half second,
+# longer ones, and the whole 30 s window (faster-whisper's).
+SWEEP_MARGINS = (0.5, 2.0, 5.0, 10.0, 20.0, None)
+
+
+def window_sweep(model_dir, clips, runs, threads, compute_type="int8"):
+    """faster-whisper's engine (CTranslate2) over windows trimmed as ours are, to tell what the
+    trimmed window costs from what the engine does: the paused answers that fit in one window, their
+    pauses kept, faster-whisper's own log-mel features, greedy, one window per answer. Returns
+    {margin: {length: (ms, errors, said)}} (margin None: the full 30 s window)."""
+    import ctranslate2
+    from faster_whisper.feature_extractor import FeatureExtractor
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper import WhisperModel
+    fw = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
+    tokenizer = Tokenizer(fw.hf_tokenizer, multilingual=False, task="transcribe", language="en")
+    extract = FeatureExtractor(feature_size=80)
+    out = {}
+    for margin in SWEEP_MARGINS:
+        per = out.setdefault(margin, {})
+        for name, (wav, ref, secs) in clips.items():
+            if "paused" not in name or secs > 29:
+                continue
+            with wave.open(str(wav)) as w:
+                audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+            feats = np.zeros((80, 3000), dtype=np.float32)
+            f = extract(audio, padding=160)[:, :3000]
+            feats[:, :f.shape[1]] = f
+            frames = 3000 if margin is None else min(3000, 2 * int(np.ceil((secs + margin) * 50)))
+            window = np.ascontiguousarray(feats[None, :, :frames])
+            times = []
+            for i in range(runs + 1):
+                t = time.perf_counter()
+                r = fw.model.generate(ctranslate2.StorageView.from_array(window), [[tokenizer.sot]],
+                                      beam_size=1, max_length=448)
+                if i:
+                    times.append((time.perf_counter() - t) * 1000)
+            text = tokenizer.decode([t for t in r[0].sequences_ids[0] if t < tokenizer.eot])
+            ms, errors, said = per.get(length_class(name), (0.0, 0, 0))
+            per[length_class(name)] = (ms + statistics.median(times), errors + distance(words(ref), words(text)),
+                                       said + len(words(ref)))
+    return out
+
+
 def cpu_times():
     """(total, steal) clock ticks from /proc/stat, or None off Linux."""
     try:
@@ -304,6 +350,7 @@ def main():
             systems[f"faster-whisper {ct}"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, ct)
         # Its own Silero VAD filter drops the pauses before decoding, as ours does.
         systems["faster-whisper int8 vad_filter"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, "int8", True)
+        sweep = window_sweep(a.ct2_model_dir, clips, min(a.runs, 3), a.threads)
         for ct in ("float32", "int8"):
             systems[f"faster-whisper {ct}, role prompt"] = faster(a.ct2_model_dir, clips, a.runs, a.threads, ct,
                                                                   prompt=ROLE_PROMPT)
@@ -320,6 +367,14 @@ def main():
             "whisper-rs Q8_0, audio window trimmed", [k for k in systems if k.startswith("faster") and "prompt" not in k], a.show)
     summary(f"with the factory-worker role's prompt, as the app runs ({ROLE_PROMPT!r})", clips, systems,
             "whisper-rs Q8_0, trimmed, role prompt", [k for k in systems if k.startswith("faster") and "prompt" in k], a.show)
+    print(f"\nWhat the trimmed window costs, in faster-whisper's engine (CTranslate2 int8, its own features, "
+          f"pauses kept, one window per answer; errors / words said, time summed over the answers):")
+    lengths = list(sweep[SWEEP_MARGINS[0]])
+    print("| window | " + " | ".join(lengths) + " |")
+    print("|---|" + "---:|" * len(lengths))
+    for margin, per in sweep.items():
+        label = "full 30 s (faster-whisper's)" if margin is None else f"answer + {margin:g} s"
+        print(f"| {label} | " + " | ".join(f"{per[k][1]} / {per[k][2]} errors, {per[k][0]:.0f} ms" for k in lengths) + " |")
     cpu_end = cpu_times()
     if cpu_start and cpu_end and cpu_end[0] > cpu_start[0]:
         steal = (cpu_end[1] - cpu_start[1]) / (cpu_end[0] - cpu_start[0])
