@@ -207,13 +207,18 @@ def ours(kiosk, st, clips, runs, prompt=""):
 ours.kernels = None
 
 
+def samples(wav):
+    """A 16-bit mono WAV file's samples as float32 in [-1, 1)."""
+    with wave.open(str(wav)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+
+
 def faster(model_dir, clips, runs, threads, compute_type, vad=False, prompt=None):
     from faster_whisper import WhisperModel
     model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
     res = {}
     for name, (wav, _, _) in clips.items():
-        with wave.open(str(wav)) as w:
-            audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+        audio = samples(wav)
         times, text = [], ""
         for i in range(runs + 1):
             t = time.perf_counter()
@@ -249,8 +254,7 @@ def window_sweep(model_dir, clips, runs, threads, compute_type="int8"):
         for name, (wav, ref, secs) in clips.items():
             if "paused" not in name or secs > 29:
                 continue
-            with wave.open(str(wav)) as w:
-                audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+            audio = samples(wav)
             feats = np.zeros((80, 3000), dtype=np.float32)
             f = extract(audio, padding=160)[:, :3000]
             feats[:, :f.shape[1]] = f
