@@ -248,16 +248,18 @@ def window_sweep(model_dir, clips, runs, threads, compute_type="int8"):
     fw = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
     tokenizer = Tokenizer(fw.hf_tokenizer, multilingual=False, task="transcribe", language="en")
     extract = FeatureExtractor(feature_size=80)
+    # Each answer's features once, padded to the full window; each margin reads a prefix.
+    padded = {}
+    for name, (wav, _, secs) in clips.items():
+        if "paused" in name and secs <= 29:
+            f = extract(samples(wav), padding=160)[:, :3000]
+            padded[name] = np.zeros((80, 3000), dtype=np.float32)
+            padded[name][:, :f.shape[1]] = f
     out = {}
     for margin in SWEEP_MARGINS:
         per = out.setdefault(margin, {})
-        for name, (wav, ref, secs) in clips.items():
-            if "paused" not in name or secs > 29:
-                continue
-            audio = samples(wav)
-            feats = np.zeros((80, 3000), dtype=np.float32)
-            f = extract(audio, padding=160)[:, :3000]
-            feats[:, :f.shape[1]] = f
+        for name, feats in padded.items():
+            _, ref, secs = clips[name]
             frames = 3000 if margin is None else min(3000, 2 * int(np.ceil((secs + margin) * 50)))
             window = np.ascontiguousarray(feats[None, :, :frames])
             times = []
